@@ -1,0 +1,1 @@
+//! pktpath-engine

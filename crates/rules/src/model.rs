@@ -1,0 +1,587 @@
+//! The typed model of an iptables ruleset, as `iptables-save` presents it.
+//!
+//! Names follow the kernel and iptables: a [`Ruleset`] holds [`Table`]s, a table holds
+//! [`Chain`]s, a chain holds [`Rule`]s; a rule is a list of [`Match`]es and an optional
+//! [`Target`]. Every option that iptables lets you negate with `!` is a [`Neg<T>`].
+//! The model is purely syntactic-but-typed: it says what a rule *is*, not how a packet
+//! meets it (that is `pktpath-engine`'s job).
+
+use ipnet::Ipv4Net;
+use std::net::Ipv4Addr;
+
+/// Where a construct came from in its source text (1-based line and column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A value with an optional `!` in front of it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Neg<T> {
+    pub negated: bool,
+    pub value: T,
+}
+
+impl<T> Neg<T> {
+    pub fn new(value: T) -> Self {
+        Neg {
+            negated: false,
+            value,
+        }
+    }
+    pub fn not(value: T) -> Self {
+        Neg {
+            negated: true,
+            value,
+        }
+    }
+}
+
+/// The five iptables tables, in the order `iptables-save` prints them does not matter;
+/// their hook priorities are the engine's business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TableName {
+    Raw,
+    Mangle,
+    Nat,
+    Filter,
+    Security,
+}
+
+impl TableName {
+    pub const ALL: [TableName; 5] = [
+        TableName::Raw,
+        TableName::Mangle,
+        TableName::Nat,
+        TableName::Filter,
+        TableName::Security,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableName::Raw => "raw",
+            TableName::Mangle => "mangle",
+            TableName::Nat => "nat",
+            TableName::Filter => "filter",
+            TableName::Security => "security",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TableName> {
+        TableName::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+    /// The built-in chains this table has, in iptables-save order.
+    pub fn builtin_chains(self) -> &'static [&'static str] {
+        match self {
+            TableName::Raw => &["PREROUTING", "OUTPUT"],
+            TableName::Mangle => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+            TableName::Nat => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
+            TableName::Filter => &["INPUT", "FORWARD", "OUTPUT"],
+            TableName::Security => &["INPUT", "FORWARD", "OUTPUT"],
+        }
+    }
+}
+
+/// A whole `iptables-save` file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Ruleset {
+    pub tables: Vec<Table>,
+}
+
+impl Ruleset {
+    pub fn table(&self, name: TableName) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+    pub fn table_mut(&mut self, name: TableName) -> Option<&mut Table> {
+        self.tables.iter_mut().find(|t| t.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub name: TableName,
+    /// Chains in declaration order (the `:NAME POLICY [p:b]` lines).
+    pub chains: Vec<Chain>,
+    pub pos: Pos,
+}
+
+impl Table {
+    pub fn chain(&self, name: &str) -> Option<&Chain> {
+        self.chains.iter().find(|c| c.name == name)
+    }
+    pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
+        self.chains.iter_mut().find(|c| c.name == name)
+    }
+}
+
+/// Packet and byte counters, `[packets:bytes]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// A built-in chain's policy. User-defined chains have none (`-` in iptables-save).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Policy {
+    Accept,
+    Drop,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    pub name: String,
+    /// `Some` for built-in chains, `None` for user chains (`-`).
+    pub policy: Option<Policy>,
+    pub counters: Counters,
+    pub rules: Vec<Rule>,
+    pub pos: Pos,
+}
+
+/// One `-A CHAIN ...` line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// `[p:b]` prefix when the file was saved with `-c`.
+    pub counters: Option<Counters>,
+    /// `-s`
+    pub src: Option<Neg<Ipv4Net>>,
+    /// `-d`
+    pub dst: Option<Neg<Ipv4Net>>,
+    /// `-i`
+    pub in_iface: Option<Neg<IfaceName>>,
+    /// `-o`
+    pub out_iface: Option<Neg<IfaceName>>,
+    /// `-p`
+    pub proto: Option<Neg<Protocol>>,
+    /// `-f` (Some(false) = `-f`, Some(true) = `! -f`)
+    pub fragment: Option<Neg<()>>,
+    /// `-m NAME ...` in the order written (includes the implicit `-m tcp` etc.).
+    pub matches: Vec<Match>,
+    /// `-j` / `-g`; `None` for a rule with no target (it only counts).
+    pub target: Option<Target>,
+    pub pos: Pos,
+}
+
+/// An interface name as `-i`/`-o` take it: exact, or a prefix ending in `+`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IfaceName {
+    /// The name without a trailing `+`.
+    pub name: String,
+    /// `true` when written with a trailing `+` (matches any name starting with `name`).
+    pub wildcard: bool,
+}
+
+/// `-p` value. Printed by name when iptables knows the name (tcp, udp, icmp, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// `-p all` / `-p 0`
+    All,
+    Tcp,
+    Udp,
+    Icmp,
+    /// any other number (`-p 47`, `-p gre`, `-p esp` are stored by number)
+    Number(u8),
+}
+
+impl Protocol {
+    pub fn number(self) -> u8 {
+        match self {
+            Protocol::All => 0,
+            Protocol::Tcp => 6,
+            Protocol::Udp => 17,
+            Protocol::Icmp => 1,
+            Protocol::Number(n) => n,
+        }
+    }
+}
+
+/// An inclusive port range; a single port has `lo == hi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PortRange {
+    pub lo: u16,
+    pub hi: u16,
+}
+
+impl PortRange {
+    pub fn single(p: u16) -> Self {
+        PortRange { lo: p, hi: p }
+    }
+    pub fn contains(&self, p: u16) -> bool {
+        self.lo <= p && p <= self.hi
+    }
+}
+
+/// TCP flag bits, kernel values (`FIN=0x01 ... CWR=0x80`).
+pub type TcpFlagBits = u8;
+
+/// `--tcp-flags MASK COMP` (`--syn` is stored as `FIN,SYN,RST,ACK SYN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TcpFlags {
+    pub mask: TcpFlagBits,
+    pub comp: TcpFlagBits,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct TcpMatch {
+    pub sport: Option<Neg<PortRange>>,
+    pub dport: Option<Neg<PortRange>>,
+    pub flags: Option<Neg<TcpFlags>>,
+    /// `--tcp-option N`
+    pub option: Option<Neg<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct UdpMatch {
+    pub sport: Option<Neg<PortRange>>,
+    pub dport: Option<Neg<PortRange>>,
+}
+
+/// `--icmp-type`: `any`, a type, or type/code. `code: None` = any code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IcmpType {
+    Any,
+    Type { ty: u8, code: Option<u8> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MultiportMatch {
+    pub kind: MultiportKind,
+    pub negated: bool,
+    pub ports: Vec<PortRange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MultiportKind {
+    /// `--sports`
+    Source,
+    /// `--dports`
+    Destination,
+    /// `--ports` (either)
+    Either,
+}
+
+/// Address types of `-m addrtype` (kernel's RTN_* values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddrType {
+    Unspec,
+    Unicast,
+    Local,
+    Broadcast,
+    Anycast,
+    Multicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+    Throw,
+    Nat,
+    Xresolve,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct AddrTypeMatch {
+    pub src_type: Option<Neg<Vec<AddrType>>>,
+    pub dst_type: Option<Neg<Vec<AddrType>>>,
+    pub limit_iface_in: bool,
+    pub limit_iface_out: bool,
+}
+
+/// Conntrack states (`--ctstate`, `--state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CtState {
+    Invalid,
+    New,
+    Established,
+    Related,
+    Untracked,
+    Snat,
+    Dnat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CtStatus {
+    Expected,
+    SeenReply,
+    Assured,
+    Confirmed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CtDir {
+    Original,
+    Reply,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct ConntrackMatch {
+    pub state: Option<Neg<Vec<CtState>>>,
+    pub status: Option<Neg<Vec<CtStatus>>>,
+    pub proto: Option<Neg<Protocol>>,
+    pub orig_src: Option<Neg<Ipv4Net>>,
+    pub orig_dst: Option<Neg<Ipv4Net>>,
+    pub repl_src: Option<Neg<Ipv4Net>>,
+    pub repl_dst: Option<Neg<Ipv4Net>>,
+    pub orig_src_port: Option<Neg<PortRange>>,
+    pub orig_dst_port: Option<Neg<PortRange>>,
+    pub repl_src_port: Option<Neg<PortRange>>,
+    pub repl_dst_port: Option<Neg<PortRange>>,
+    pub dir: Option<CtDir>,
+    /// `--ctexpire lo[:hi]` (seconds)
+    pub expire: Option<Neg<(u32, u32)>>,
+}
+
+/// `mark` / `connmark`: `--mark value[/mask]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MarkMatch {
+    pub negated: bool,
+    pub value: u32,
+    pub mask: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatisticMode {
+    /// `--mode random --probability P` (P kept as iptables prints it, with 11 decimals)
+    Random { probability: ProbabilityText },
+    /// `--mode nth --every N [--packet P]`
+    Nth { every: u32, packet: u32 },
+}
+
+/// A probability exactly as written, plus its value scaled like the kernel does
+/// (`prob * 0x80000000` rounded, compared with `prandom_u32() & 0x7FFFFFFF`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProbabilityText {
+    /// `0x80000000 * p`, as xt_statistic stores it.
+    pub kernel_value: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatisticMatch {
+    pub negated: bool,
+    pub mode: StatisticMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecentCommand {
+    Set,
+    Rcheck,
+    Update,
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecentMatch {
+    pub negated: bool,
+    pub command: RecentCommand,
+    pub name: String,
+    /// `--rsource` (default) / `--rdest`
+    pub rdest: bool,
+    pub seconds: Option<u32>,
+    pub reap: bool,
+    pub hitcount: Option<u32>,
+    pub rttl: bool,
+    pub mask: Option<Ipv4Addr>,
+}
+
+/// `-m limit --limit N/unit --limit-burst B`, stored as the kernel does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LimitMatch {
+    /// events per `per` unit
+    pub rate: u32,
+    pub per: RateUnit,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateUnit {
+    Second,
+    Minute,
+    Hour,
+    Day,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct IpRangeMatch {
+    pub src: Option<Neg<(Ipv4Addr, Ipv4Addr)>>,
+    pub dst: Option<Neg<(Ipv4Addr, Ipv4Addr)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct PhysdevMatch {
+    pub in_dev: Option<Neg<IfaceName>>,
+    pub out_dev: Option<Neg<IfaceName>>,
+    pub is_in: Option<Neg<()>>,
+    pub is_out: Option<Neg<()>>,
+    pub is_bridged: Option<Neg<()>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct OwnerMatch {
+    pub uid: Option<Neg<(u32, u32)>>,
+    pub gid: Option<Neg<(u32, u32)>>,
+    pub socket_exists: Option<Neg<()>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PktType {
+    Unicast,
+    Broadcast,
+    Multicast,
+}
+
+/// One `-m NAME ...` block (also the implicit protocol matches).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Match {
+    Tcp(TcpMatch),
+    Udp(UdpMatch),
+    Icmp(Neg<IcmpType>),
+    Multiport(MultiportMatch),
+    AddrType(AddrTypeMatch),
+    Conntrack(ConntrackMatch),
+    /// `-m state --state ...`
+    State(Neg<Vec<CtState>>),
+    Mark(MarkMatch),
+    Connmark(MarkMatch),
+    Comment(String),
+    Statistic(StatisticMatch),
+    Recent(RecentMatch),
+    Limit(LimitMatch),
+    IpRange(IpRangeMatch),
+    Physdev(PhysdevMatch),
+    /// `-m mac --mac-source`
+    Mac(Neg<[u8; 6]>),
+    Owner(OwnerMatch),
+    PktType(Neg<PktType>),
+    /// A match module the model does not know. Kept verbatim so it prints back; the engine
+    /// treats it as "may match" (see the lenient loader).
+    Unknown {
+        name: String,
+        args: Vec<String>,
+    },
+}
+
+/// `--reject-with` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectWith {
+    IcmpNetUnreachable,
+    IcmpHostUnreachable,
+    IcmpPortUnreachable,
+    IcmpProtoUnreachable,
+    IcmpNetProhibited,
+    IcmpHostProhibited,
+    IcmpAdminProhibited,
+    TcpReset,
+}
+
+/// A NAT range as `--to-destination`/`--to-source` take it:
+/// `[ipaddr[-ipaddr]][:port[-port]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NatRange {
+    pub addr: Option<(Ipv4Addr, Ipv4Addr)>,
+    pub ports: Option<PortRange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct NatFlags {
+    pub random: bool,
+    pub random_fully: bool,
+    pub persistent: bool,
+}
+
+/// `MARK`/`CONNMARK` actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MarkAction {
+    /// `--set-xmark value/mask` (iptables-save prints every set form this way)
+    SetXmark {
+        value: u32,
+        mask: u32,
+    },
+    /// `--and-mark`, `--or-mark`, `--xor-mark` are saved as set-xmark too; kept for input
+    And(u32),
+    Or(u32),
+    Xor(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnmarkAction {
+    SetXmark {
+        value: u32,
+        mask: u32,
+    },
+    /// `--save-mark --nfmask M --ctmask M`
+    Save {
+        nfmask: u32,
+        ctmask: u32,
+    },
+    /// `--restore-mark --nfmask M --ctmask M`
+    Restore {
+        nfmask: u32,
+        ctmask: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct LogOptions {
+    pub prefix: Option<String>,
+    pub level: Option<u8>,
+    pub tcp_sequence: bool,
+    pub tcp_options: bool,
+    pub ip_options: bool,
+    pub uid: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct NflogOptions {
+    pub group: Option<u16>,
+    pub prefix: Option<String>,
+    pub range: Option<u32>,
+    pub threshold: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TcpMssAction {
+    SetMss(u16),
+    ClampToPmtu,
+}
+
+/// What `-j`/`-g` names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Accept,
+    Drop,
+    Return,
+    Reject(RejectWith),
+    /// `-j CHAIN`
+    Jump(String),
+    /// `-g CHAIN`
+    Goto(String),
+    Log(LogOptions),
+    Nflog(NflogOptions),
+    Mark(MarkAction),
+    Connmark(ConnmarkAction),
+    Dnat {
+        range: NatRange,
+        flags: NatFlags,
+    },
+    Snat {
+        range: NatRange,
+        flags: NatFlags,
+    },
+    Masquerade {
+        ports: Option<PortRange>,
+        flags: NatFlags,
+    },
+    Redirect {
+        ports: Option<PortRange>,
+        flags: NatFlags,
+    },
+    /// `-j NOTRACK` or `-j CT --notrack` (`ct_syntax` remembers which, for printing)
+    Notrack {
+        ct_syntax: bool,
+    },
+    Trace,
+    ChecksumFill,
+    TcpMss(TcpMssAction),
+    /// A target the model does not know, kept verbatim.
+    Unknown {
+        name: String,
+        args: Vec<String>,
+    },
+}
