@@ -1,22 +1,62 @@
 //! pktpath-rules: the iptables rule language.
 //!
 //! [`model`] is the typed model of a ruleset; the parser turns `iptables-save` text into it
-//! with file:line:col errors, and the printer writes it back exactly as `iptables-save` does.
+//! with file:line:col errors, and the printer writes it back exactly as `iptables-save`
+//! (1.8.9, nf_tables) does.
+//!
+//! - [`parse_save`] / [`parse_save_lenient`]: a whole file.
+//! - [`parse_rule`]: one `-A CHAIN ...` argument string.
+//! - [`print_rule`] / [`print_ruleset`]: back to text.
 
+mod args;
 pub mod error;
+mod lex;
 pub mod model;
+mod netdb;
+mod parse_match;
+mod parse_rule;
+mod parse_save;
+mod parse_target;
+mod print;
+mod quote;
+mod values;
 
 pub use error::ParseError;
 pub use model::*;
+pub use print::{mark_action_xmark, print_rule, print_ruleset};
+
+use parse_rule::Mode;
 
 /// Parse a whole `iptables-save` file. `file` is only used in error messages.
-/// (Placeholder until the parser lands: always an error.)
+/// Unknown match modules or targets, undeclared chains and jumps to missing chains are
+/// errors, as they are for `iptables-restore`.
 pub fn parse_save(text: &str, file: &str) -> Result<Ruleset, ParseError> {
-    let _ = text;
-    Err(ParseError {
+    parse_save::parse_file(text, file, Mode::Strict).map(|(rs, _)| rs)
+}
+
+/// Like [`parse_save`], but unknown match modules and targets (and jumps to chains that
+/// do not exist) are kept verbatim as [`Match::Unknown`] / [`Target::Unknown`] and
+/// reported in the returned warnings. Other errors stop the parse: the ruleset then
+/// holds what was read before the error, and the error is the last warning.
+pub fn parse_save_lenient(text: &str, file: &str) -> (Ruleset, Vec<ParseError>) {
+    match parse_save::parse_file(text, file, Mode::Lenient) {
+        Ok(x) => x,
+        Err(e) => (Ruleset::default(), vec![e]),
+    }
+}
+
+/// Parse one rule's arguments, `-A CHAIN [options]` (as in an iptables-save line or an
+/// `iptables -A ...` command line without the program name). Returns the chain and the
+/// rule; `line` is used for positions (columns count from 1 in `args`).
+pub fn parse_rule(args: &str, file: &str, line: u32) -> Result<(String, Rule), ParseError> {
+    let mut toks = Vec::new();
+    lex::split_args(args, 1, &mut toks).map_err(|e| ParseError {
         file: file.to_string(),
-        line: 1,
-        col: 1,
-        message: "parser not implemented yet".into(),
-    })
+        line,
+        col: e.col,
+        message: e.message,
+    })?;
+    let end_col = 1 + args.chars().count() as u32;
+    let p = parse_rule::parse_rule_args(&toks, file, line, end_col, Mode::Strict)?;
+    Ok((p.chain, p.rule))
 }

@@ -183,6 +183,16 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// The canonical value for a protocol number (`6` is [`Protocol::Tcp`], ...).
+    pub fn from_number(n: u8) -> Protocol {
+        match n {
+            0 => Protocol::All,
+            1 => Protocol::Icmp,
+            6 => Protocol::Tcp,
+            17 => Protocol::Udp,
+            n => Protocol::Number(n),
+        }
+    }
     pub fn number(self) -> u8 {
         match self {
             Protocol::All => 0,
@@ -421,9 +431,12 @@ pub struct OwnerMatch {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PktType {
+    /// `unicast` (also accepted as `host`; kernel PACKET_HOST)
     Unicast,
     Broadcast,
     Multicast,
+    /// `otherhost` (kernel PACKET_OTHERHOST)
+    OtherHost,
 }
 
 /// One `-m NAME ...` block (also the implicit protocol matches).
@@ -525,6 +538,8 @@ pub struct LogOptions {
     pub tcp_options: bool,
     pub ip_options: bool,
     pub uid: bool,
+    /// `--log-macdecode`
+    pub macdecode: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
@@ -532,6 +547,8 @@ pub struct NflogOptions {
     pub group: Option<u16>,
     pub prefix: Option<String>,
     pub range: Option<u32>,
+    /// `--nflog-size N` (copy length, XT_NFLOG_F_COPY_LEN)
+    pub size: Option<u32>,
     pub threshold: Option<u16>,
 }
 

@@ -14,6 +14,9 @@ use std::path::PathBuf;
 pub struct World {
     pub description: String,
     pub seed: Option<String>,
+    /// `[captured]`: where the ground truth was recorded (kernel, iptables, docker versions).
+    /// Non-string values are kept in their TOML form.
+    pub captured: BTreeMap<String, String>,
     /// The folder the world was loaded from (for resolving probe trace paths).
     pub root: PathBuf,
     pub namespaces: Vec<Namespace>,
@@ -210,6 +213,9 @@ pub struct ListenSocket {
     pub port: u16,
     /// The process name, when known (ss `users:(("name",...))` or the manifest).
     pub process: Option<String>,
+    /// The device the socket is bound to (`SO_BINDTODEVICE`, ss `127.0.0.53%lo:53`): it only
+    /// receives packets that arrived on that device.
+    pub dev: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,4 +297,6 @@ pub struct Probe {
     pub trace: Option<PathBuf>,
     pub trace_namespace: Option<String>,
     pub note: Option<String>,
+    /// `keep_conntrack = true`: the conntrack table is not flushed before this probe.
+    pub keep_conntrack: bool,
 }

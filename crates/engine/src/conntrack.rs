@@ -1,0 +1,430 @@
+//! Connection tracking (`nf_conntrack`): tuples, the per-namespace table, and how a
+//! packet is classified (NEW, ESTABLISHED, RELATED, their reply forms, INVALID,
+//! UNTRACKED). Entries are created unconfirmed by the first packet and inserted into
+//! the table ("confirmed") when that packet leaves the last hook (POSTROUTING or INPUT);
+//! a packet dropped before that takes its unconfirmed entry with it.
+
+use crate::packet::{tcp_flags, CtInfo, CtRef, Packet, ICMP_ECHO, ICMP_ECHOREPLY, L4};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+/// A conntrack tuple. For ICMP echo, `sport` and `dport` both hold the echo id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tuple {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub proto: u8,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+impl Tuple {
+    /// `nf_ct_invert_tuple()`
+    pub fn invert(&self) -> Tuple {
+        Tuple {
+            src: self.dst,
+            dst: self.src,
+            proto: self.proto,
+            sport: self.dport,
+            dport: self.sport,
+        }
+    }
+
+    pub fn of(pkt: &Packet) -> Tuple {
+        let (sport, dport) = match pkt.l4 {
+            L4::IcmpEcho { id, .. } => (id, id),
+            l4 => l4.ports(),
+        };
+        Tuple {
+            src: pkt.src,
+            dst: pkt.dst,
+            proto: pkt.proto(),
+            sport,
+            dport,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Original,
+    Reply,
+}
+
+/// `enum tcp_conntrack`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TcpState {
+    None,
+    SynSent,
+    SynRecv,
+    Established,
+    FinWait,
+    CloseWait,
+    LastAck,
+    TimeWait,
+    Close,
+}
+
+impl TcpState {
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpState::None => "NONE",
+            TcpState::SynSent => "SYN_SENT",
+            TcpState::SynRecv => "SYN_RECV",
+            TcpState::Established => "ESTABLISHED",
+            TcpState::FinWait => "FIN_WAIT",
+            TcpState::CloseWait => "CLOSE_WAIT",
+            TcpState::LastAck => "LAST_ACK",
+            TcpState::TimeWait => "TIME_WAIT",
+            TcpState::Close => "CLOSE",
+        }
+    }
+    /// Default timeouts (`nf_conntrack_tcp_timeout_*`), seconds.
+    fn timeout(self) -> u32 {
+        match self {
+            TcpState::SynSent | TcpState::SynRecv => 120,
+            TcpState::Established => 432000,
+            TcpState::FinWait | TcpState::TimeWait | TcpState::LastAck => 120,
+            TcpState::CloseWait => 60,
+            TcpState::Close | TcpState::None => 10,
+        }
+    }
+}
+
+/// `enum ip_conntrack_status` bits the engine uses.
+pub mod status {
+    pub const EXPECTED: u32 = 1 << 0;
+    pub const SEEN_REPLY: u32 = 1 << 1;
+    pub const ASSURED: u32 = 1 << 2;
+    pub const CONFIRMED: u32 = 1 << 3;
+    pub const SRC_NAT: u32 = 1 << 4;
+    pub const DST_NAT: u32 = 1 << 5;
+    pub const SRC_NAT_DONE: u32 = 1 << 7;
+    pub const DST_NAT_DONE: u32 = 1 << 8;
+}
+
+#[derive(Debug, Clone)]
+pub struct Conn {
+    pub id: u32,
+    pub orig: Tuple,
+    pub reply: Tuple,
+    pub status: u32,
+    pub tcp: TcpState,
+    pub mark: u32,
+    /// ICMP type of the original direction (for `conntrack -L`).
+    pub icmp_type: u8,
+    /// Sequence of the SYN that opened it (to order connections that reuse a tuple).
+    pub created: u64,
+}
+
+impl Conn {
+    pub fn confirmed(&self) -> bool {
+        self.status & status::CONFIRMED != 0
+    }
+    pub fn tuple(&self, d: Dir) -> &Tuple {
+        match d {
+            Dir::Original => &self.orig,
+            Dir::Reply => &self.reply,
+        }
+    }
+}
+
+/// One namespace's conntrack table.
+#[derive(Debug, Clone, Default)]
+pub struct Conntrack {
+    conns: HashMap<u32, Conn>,
+    hash: HashMap<Tuple, (u32, Dir)>,
+    next_id: u32,
+    seq: u64,
+}
+
+impl Conntrack {
+    pub fn get(&self, id: u32) -> Option<&Conn> {
+        self.conns.get(&id)
+    }
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut Conn> {
+        self.conns.get_mut(&id)
+    }
+    pub fn flush(&mut self) {
+        self.conns.clear();
+        self.hash.clear();
+    }
+    pub fn find(&self, t: &Tuple) -> Option<(u32, Dir)> {
+        self.hash.get(t).copied()
+    }
+
+    /// `nf_conntrack_tuple_taken()`: is `reply` already some other confirmed
+    /// connection's tuple? (Two entries with the same original tuple are the same flow.)
+    pub fn tuple_taken(&self, reply: &Tuple, ignored: u32) -> bool {
+        let Some(&(id, _)) = self.hash.get(reply) else {
+            return false;
+        };
+        if id == ignored {
+            return false;
+        }
+        let me = self.conns.get(&ignored).map(|c| c.orig);
+        let other = self.conns.get(&id).map(|c| c.orig);
+        me.is_none() || me != other
+    }
+
+    /// `nf_conntrack_in()`: attach the packet to its connection, creating an
+    /// unconfirmed one for the first packet of a flow.
+    pub fn classify(&mut self, pkt: &mut Packet) -> CtInfo {
+        if pkt.notrack {
+            pkt.ct = None;
+            return CtInfo::Untracked;
+        }
+        // "Previously seen (loopback)? Ignore." A packet that already carries a
+        // conntrack reference keeps it (nf_conntrack_in).
+        if let Some(r) = pkt.ct {
+            return r.info;
+        }
+        if let L4::IcmpError { inner, .. } = pkt.l4 {
+            // icmp_error_message(): the quoted packet's tuple, inverted, names the
+            // connection this error is about.
+            let t = Tuple {
+                src: inner.src,
+                dst: inner.dst,
+                proto: inner.proto,
+                sport: inner.sport,
+                dport: if inner.proto == 1 { inner.sport } else { inner.dport },
+            };
+            return match self.hash.get(&t).copied() {
+                Some((id, d)) => {
+                    // The error travels opposite to the quoted packet.
+                    let info = if d == Dir::Original {
+                        CtInfo::RelatedReply
+                    } else {
+                        CtInfo::Related
+                    };
+                    pkt.ct = Some(CtRef { id, info });
+                    info
+                }
+                None => {
+                    pkt.ct = None;
+                    CtInfo::Invalid
+                }
+            };
+        }
+        let t = Tuple::of(pkt);
+        if let Some((id, dir)) = self.hash.get(&t).copied() {
+            let c = self.conns.get_mut(&id).expect("hashed conn exists");
+            if dir == Dir::Reply {
+                c.status |= status::SEEN_REPLY;
+            }
+            let info = match pkt.l4 {
+                L4::Tcp { flags, .. } => {
+                    let (next, info) = tcp_step(c, dir, flags);
+                    c.tcp = next;
+                    info
+                }
+                _ => {
+                    if dir == Dir::Reply {
+                        CtInfo::EstablishedReply
+                    } else if c.status & status::SEEN_REPLY != 0 {
+                        c.status |= status::ASSURED;
+                        CtInfo::Established
+                    } else {
+                        CtInfo::New
+                    }
+                }
+            };
+            pkt.ct = if info == CtInfo::Invalid {
+                None
+            } else {
+                Some(CtRef { id, info })
+            };
+            return info;
+        }
+        // A new flow.
+        let tcp = match pkt.l4 {
+            L4::Tcp { flags, .. } => {
+                // tcp_new(): a flow may start with a SYN (or, with nf_conntrack_tcp_loose,
+                // mid-stream); a RST or SYN-ACK alone starts nothing.
+                if flags & tcp_flags::RST != 0
+                    || flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK
+                {
+                    pkt.ct = None;
+                    return CtInfo::Invalid;
+                }
+                if flags & tcp_flags::SYN != 0 {
+                    TcpState::SynSent
+                } else {
+                    TcpState::Established
+                }
+            }
+            L4::IcmpEcho { ty, .. } if ty != ICMP_ECHO => {
+                // An echo reply with no request seen is INVALID (icmp_new()).
+                pkt.ct = None;
+                return CtInfo::Invalid;
+            }
+            _ => TcpState::None,
+        };
+        self.next_id += 1;
+        self.seq += 1;
+        let id = self.next_id;
+        let icmp_type = match pkt.l4 {
+            L4::IcmpEcho { ty, .. } => ty,
+            _ => 0,
+        };
+        self.conns.insert(
+            id,
+            Conn {
+                id,
+                orig: t,
+                reply: t.invert(),
+                status: 0,
+                tcp,
+                mark: 0,
+                icmp_type,
+                created: self.seq,
+            },
+        );
+        pkt.ct = Some(CtRef {
+            id,
+            info: CtInfo::New,
+        });
+        CtInfo::New
+    }
+
+    /// `__nf_conntrack_confirm()`: insert the packet's new connection into the table.
+    /// Returns false when another entry already holds one of its tuples (a clash: the
+    /// kernel drops the packet).
+    pub fn confirm(&mut self, pkt: &Packet) -> bool {
+        let Some(r) = pkt.ct else { return true };
+        let Some(c) = self.conns.get(&r.id) else {
+            return true;
+        };
+        if c.confirmed() {
+            return true;
+        }
+        let (o, rp) = (c.orig, c.reply);
+        let clash = |t: &Tuple| self.hash.get(t).is_some_and(|(id, _)| *id != r.id);
+        if clash(&o) || clash(&rp) {
+            self.conns.remove(&r.id);
+            return false;
+        }
+        self.hash.insert(o, (r.id, Dir::Original));
+        self.hash.insert(rp, (r.id, Dir::Reply));
+        self.conns.get_mut(&r.id).expect("present").status |= status::CONFIRMED;
+        true
+    }
+
+    /// The packet died before its connection was confirmed: the entry goes with it.
+    pub fn release(&mut self, pkt: &Packet) {
+        if let Some(r) = pkt.ct {
+            if self.conns.get(&r.id).is_some_and(|c| !c.confirmed()) {
+                self.conns.remove(&r.id);
+            }
+        }
+    }
+
+    /// Connections in creation order.
+    pub fn entries(&self) -> Vec<&Conn> {
+        let mut v: Vec<&Conn> = self.conns.values().filter(|c| c.confirmed()).collect();
+        v.sort_by_key(|c| c.created);
+        v
+    }
+
+    /// `conntrack -L` text, one line per confirmed connection.
+    pub fn dump(&self) -> String {
+        let mut s = String::new();
+        for c in self.entries() {
+            let _ = writeln!(s, "{}", conn_line(c));
+        }
+        s
+    }
+}
+
+/// One `conntrack -L` line.
+pub fn conn_line(c: &Conn) -> String {
+    let mut s = String::new();
+    let tup = |t: &Tuple, s: &mut String, icmp_ty: u8| {
+        let _ = write!(s, "src={} dst={} ", t.src, t.dst);
+        if t.proto == 1 {
+            let _ = write!(s, "type={icmp_ty} code=0 id={} ", t.sport);
+        } else {
+            let _ = write!(s, "sport={} dport={} ", t.sport, t.dport);
+        }
+    };
+    match c.orig.proto {
+        6 => {
+            let _ = write!(s, "tcp      6 {} {} ", c.tcp.timeout(), c.tcp.name());
+        }
+        17 => {
+            let t = if c.status & status::SEEN_REPLY != 0 { 120 } else { 30 };
+            let _ = write!(s, "udp      17 {t} ");
+        }
+        1 => {
+            let _ = write!(s, "icmp     1 30 ");
+        }
+        p => {
+            let _ = write!(s, "unknown  {p} 600 ");
+        }
+    }
+    tup(&c.orig, &mut s, c.icmp_type);
+    if c.status & status::SEEN_REPLY == 0 {
+        s.push_str("[UNREPLIED] ");
+    }
+    let reply_ty = if c.icmp_type == ICMP_ECHO {
+        ICMP_ECHOREPLY
+    } else {
+        c.icmp_type
+    };
+    tup(&c.reply, &mut s, reply_ty);
+    if c.status & status::ASSURED != 0 {
+        s.push_str("[ASSURED] ");
+    }
+    let _ = write!(s, "mark={} use=1", c.mark);
+    s
+}
+
+/// The TCP state machine, reduced to what decides ctinfo and what `conntrack -L` shows
+/// (`tcp_conntracks[][][]` in nf_conntrack_proto_tcp.c).
+fn tcp_step(c: &mut Conn, dir: Dir, flags: u8) -> (TcpState, CtInfo) {
+    use tcp_flags::*;
+    let reply = dir == Dir::Reply;
+    let info = if reply {
+        CtInfo::EstablishedReply
+    } else if c.status & status::SEEN_REPLY != 0 {
+        CtInfo::Established
+    } else {
+        CtInfo::New
+    };
+    let st = c.tcp;
+    let next = if flags & RST != 0 {
+        TcpState::Close
+    } else if flags & SYN != 0 && flags & ACK != 0 {
+        if reply && st == TcpState::SynSent {
+            TcpState::SynRecv
+        } else {
+            st
+        }
+    } else if flags & SYN != 0 {
+        if st >= TcpState::TimeWait && !reply {
+            TcpState::SynSent
+        } else {
+            st
+        }
+    } else if flags & FIN != 0 {
+        match st {
+            TcpState::Established | TcpState::SynRecv => TcpState::FinWait,
+            TcpState::FinWait | TcpState::CloseWait => TcpState::LastAck,
+            s => s,
+        }
+    } else if flags & ACK != 0 {
+        match st {
+            TcpState::SynRecv if !reply => {
+                c.status |= status::ASSURED;
+                TcpState::Established
+            }
+            TcpState::LastAck => TcpState::TimeWait,
+            TcpState::FinWait => TcpState::CloseWait,
+            s => s,
+        }
+    } else {
+        st
+    };
+    (next, info)
+}

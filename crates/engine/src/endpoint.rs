@@ -1,0 +1,657 @@
+//! Sockets and the processes behind them: the probe's client (curl, a UDP client,
+//! ping), servers answering on listening sockets (an HTTP server, a UDP echo), and
+//! userland proxies (docker-proxy) that accept a connection and open a new one from
+//! their own namespace. Also the socket layer's demultiplexing (`tcp_v4_rcv`,
+//! `__udp4_lib_rcv`, `icmp_rcv`), the RST for a closed TCP port and the ICMP
+//! port-unreachable for a closed UDP port.
+
+use crate::event::{DropReason, Event};
+use crate::netns::App;
+use crate::packet::{tcp_flags::*, unreach, Packet, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, L4};
+use crate::sim::{Sim, Task, TimerKind};
+use crate::topology::NsId;
+use pktpath_world::{L4Proto, UserlandProxy};
+use rand::Rng;
+use std::net::Ipv4Addr;
+
+/// What an endpoint is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The probe's client.
+    Probe,
+    /// A server's accepted connection (or a UDP server's flow).
+    Server { process: String },
+    /// docker-proxy's accepted connection; `back` is its onward connection.
+    ProxyFront { proxy: UserlandProxy, back: Option<usize> },
+    /// docker-proxy's onward connection for `front`.
+    ProxyBack { front: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpSt {
+    SynSent,
+    SynRecv,
+    Established,
+    /// We sent FIN.
+    FinSent,
+    Closed,
+}
+
+/// How a client's attempt ended, as the application sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientError {
+    /// ECONNREFUSED: RST, or ICMP port unreachable.
+    Refused,
+    /// EHOSTUNREACH / ENETUNREACH / EACCES: ICMP unreachable or no route.
+    Unreachable,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EpResult {
+    pub connected: bool,
+    pub response: bool,
+    pub closed_by_peer: bool,
+    pub reset: bool,
+    pub error: Option<ClientError>,
+    pub error_text: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub ns: NsId,
+    pub proto: L4Proto,
+    pub local: (Ipv4Addr, u16),
+    pub remote: (Ipv4Addr, u16),
+    pub role: Role,
+    pub st: TcpSt,
+    pub ip_id: u16,
+    pub result: EpResult,
+    /// A request waiting for the proxy's onward connection.
+    pub pending: Option<u16>,
+    /// Request payload size (the probe's HTTP request).
+    pub request_len: u16,
+}
+
+/// Bytes of busybox httpd's 404 answer (the fixtures' servers).
+const RESPONSE_LEN: u16 = 231;
+const SYN_LEN: u16 = 60;
+const ACK_LEN: u16 = 52;
+
+impl Sim {
+    fn base_packet(&mut self, ep: usize, l4: L4, payload: u16, fixed_id: Option<u16>) -> Packet {
+        let e = &mut self.endpoints[ep];
+        let hdr = match l4 {
+            L4::Tcp { flags, .. } if flags & SYN != 0 => SYN_LEN,
+            L4::Tcp { .. } => ACK_LEN,
+            L4::Udp { .. } => 28,
+            _ => 28,
+        };
+        let id = match fixed_id {
+            Some(i) => i,
+            None => {
+                let i = e.ip_id;
+                e.ip_id = e.ip_id.wrapping_add(1);
+                i
+            }
+        };
+        Packet {
+            src: e.local.0,
+            dst: e.remote.0,
+            l4,
+            len: hdr + payload,
+            ttl: 64,
+            tos: 0,
+            ip_id: id,
+            df: true,
+            mark: 0,
+            ct: None,
+            notrack: false,
+            nftrace: false,
+            iif: None,
+            phys_in: None,
+            phys_out: None,
+            mac: None,
+            looped: false,
+            bridged: false,
+            sk_uid: Some(0),
+            payload,
+        }
+    }
+
+    /// Send a TCP segment from endpoint `ep`.
+    pub(crate) fn tcp_send(&mut self, ep: usize, flags: u8, payload: u16) {
+        let e = &self.endpoints[ep];
+        let (ns, local, remote) = (e.ns, e.local, e.remote);
+        let l4 = L4::Tcp {
+            sport: local.1,
+            dport: remote.1,
+            flags,
+        };
+        // A SYN-ACK from a listener carries IP id 0 (no connected socket yet).
+        let fixed = (flags & SYN != 0 && flags & ACK != 0).then_some(0);
+        let pkt = self.base_packet(ep, l4, payload, fixed);
+        self.send_from(ns, pkt);
+    }
+
+    /// Route and send a locally generated packet.
+    pub(crate) fn send_from(&mut self, ns: NsId, pkt: Packet) {
+        match self.route_output(ns, pkt.dst, Some(pkt.src), pkt.mark) {
+            Ok(r) => self.ip_local_out(ns, pkt, r),
+            Err(_) => self.drop_pkt(ns, &pkt, DropReason::NoRoute),
+        }
+    }
+
+    fn find_ep(&self, ns: NsId, proto: L4Proto, local: (Ipv4Addr, u16), remote: (Ipv4Addr, u16)) -> Option<usize> {
+        self.endpoints.iter().position(|e| {
+            e.ns == ns && e.proto == proto && e.local == local && e.remote == remote && e.st != TcpSt::Closed
+        })
+    }
+
+    pub(crate) fn new_endpoint(
+        &mut self,
+        ns: NsId,
+        proto: L4Proto,
+        local: (Ipv4Addr, u16),
+        remote: (Ipv4Addr, u16),
+        role: Role,
+        st: TcpSt,
+    ) -> usize {
+        let ip_id = self.rng.gen();
+        self.endpoints.push(Endpoint {
+            ns,
+            proto,
+            local,
+            remote,
+            role,
+            st,
+            ip_id,
+            result: EpResult::default(),
+            pending: None,
+            request_len: 0,
+        });
+        self.endpoints.len() - 1
+    }
+
+    /// An ephemeral port (`ip_local_port_range` 32768–60999).
+    pub(crate) fn ephemeral_port(&mut self) -> u16 {
+        self.rng.gen_range(32768..=60999)
+    }
+
+    /// The socket layer: a packet delivered locally in `ns`.
+    pub(crate) fn socket_rcv(&mut self, ns: NsId, pkt: Packet) {
+        match pkt.l4 {
+            L4::Tcp { sport, dport, flags } => self.tcp_rcv(ns, pkt.clone(), sport, dport, flags),
+            L4::Udp { sport, dport } => self.udp_rcv(ns, pkt, sport, dport),
+            L4::IcmpEcho { ty, id, seq } => {
+                if ty == ICMP_ECHO {
+                    // icmp_echo(): the kernel answers.
+                    self.emit(Event::Deliver {
+                        ns,
+                        what: "ICMP echo request: the kernel answers".into(),
+                        pkt: Box::new(pkt.clone()),
+                    });
+                    let reply = Packet {
+                        src: pkt.dst,
+                        dst: pkt.src,
+                        l4: L4::IcmpEcho {
+                            ty: ICMP_ECHOREPLY,
+                            id,
+                            seq,
+                        },
+                        len: pkt.len,
+                        ttl: 64,
+                        tos: 0,
+                        ip_id: self.next_ip_id(),
+                        df: false,
+                        mark: 0,
+                        ct: None,
+                        notrack: false,
+                        nftrace: false,
+                        iif: None,
+                        phys_in: None,
+                        phys_out: None,
+                        mac: None,
+                        looped: false,
+                        bridged: false,
+                        sk_uid: None,
+                        payload: pkt.payload,
+                    };
+                    self.send_from(ns, reply);
+                } else if ty == ICMP_ECHOREPLY {
+                    if let Some(ep) = self.find_ep(ns, L4Proto::Icmp, (pkt.dst, id), (pkt.src, id)) {
+                        self.emit(Event::Deliver {
+                            ns,
+                            what: "ICMP echo reply to ping".into(),
+                            pkt: Box::new(pkt.clone()),
+                        });
+                        self.endpoints[ep].result.response = true;
+                        self.endpoints[ep].st = TcpSt::Closed;
+                    }
+                }
+            }
+            L4::IcmpError { ty, code, inner } => {
+                let proto = match inner.proto {
+                    6 => L4Proto::Tcp,
+                    17 => L4Proto::Udp,
+                    _ => L4Proto::Icmp,
+                };
+                let (lp, rp) = if proto == L4Proto::Icmp {
+                    (inner.sport, inner.sport)
+                } else {
+                    (inner.sport, inner.dport)
+                };
+                match self.find_ep(ns, proto, (inner.src, lp), (inner.dst, rp)) {
+                    Some(ep) => {
+                        self.emit(Event::Deliver {
+                            ns,
+                            what: format!("ICMP error type {ty} code {code} for a local socket"),
+                            pkt: Box::new(pkt.clone()),
+                        });
+                        self.socket_error(ep, ty, code);
+                    }
+                    None => self.drop_pkt(ns, &pkt, DropReason::NoSocket),
+                }
+            }
+        }
+    }
+
+    /// `tcp_v4_err()` / `__udp4_lib_err()` / ping: what an ICMP error does to a socket.
+    fn socket_error(&mut self, ep: usize, ty: u8, code: u8) {
+        if ty != ICMP_DEST_UNREACH {
+            return;
+        }
+        let e = &self.endpoints[ep];
+        let err = if code == unreach::PORT {
+            ClientError::Refused
+        } else {
+            ClientError::Unreachable
+        };
+        match e.proto {
+            L4Proto::Tcp => {
+                // In SYN_SENT every destination-unreachable aborts the connect.
+                if e.st != TcpSt::SynSent {
+                    return;
+                }
+            }
+            // The probe's UDP client sets IP_RECVERR (tools/capture/udp_client.py), so
+            // every ICMP error reaches it, not only the "fatal" ones.
+            L4Proto::Udp => {}
+            L4Proto::Icmp => {}
+        }
+        let text = match (err, code) {
+            (ClientError::Refused, _) => "Connection refused",
+            (_, unreach::NET) | (_, unreach::NET_ANO) => "Network is unreachable",
+            _ => "No route to host",
+        };
+        let e = &mut self.endpoints[ep];
+        e.result.error = Some(err);
+        e.result.error_text = Some(text.into());
+        e.st = TcpSt::Closed;
+        if let Role::ProxyBack { front } = e.role {
+            self.proxy_back_failed(front);
+        }
+    }
+
+    fn tcp_rcv(&mut self, ns: NsId, pkt: Packet, sport: u16, dport: u16, flags: u8) {
+        if let Some(ep) = self.find_ep(ns, L4Proto::Tcp, (pkt.dst, dport), (pkt.src, sport)) {
+            self.emit(Event::Deliver {
+                ns,
+                what: format!("TCP segment to {}", describe_role(&self.endpoints[ep].role)),
+                pkt: Box::new(pkt.clone()),
+            });
+            self.tcp_input(ep, flags, pkt.payload);
+            return;
+        }
+        if flags & SYN != 0 && flags & ACK == 0 {
+            if let Some(l) = self.ns(ns).listener(L4Proto::Tcp, pkt.dst, dport).cloned() {
+                let role = match l.app {
+                    App::Server { process } => Role::Server { process },
+                    App::Proxy(p) => Role::ProxyFront { proxy: p, back: None },
+                };
+                self.emit(Event::Deliver {
+                    ns,
+                    what: format!("SYN to listening socket {}:{} ({})", l.addr, l.port, describe_role(&role)),
+                    pkt: Box::new(pkt.clone()),
+                });
+                let ep = self.new_endpoint(ns, L4Proto::Tcp, (pkt.dst, dport), (pkt.src, sport), role, TcpSt::SynRecv);
+                self.tcp_send(ep, SYN | ACK, 0);
+                return;
+            }
+        }
+        if flags & RST != 0 {
+            self.drop_pkt(ns, &pkt, DropReason::NoSocket);
+            return;
+        }
+        // tcp_v4_send_reset(): nothing listens here.
+        self.emit(Event::Deliver {
+            ns,
+            what: format!("no socket on {}:{}: the kernel answers with RST", pkt.dst, dport),
+            pkt: Box::new(pkt.clone()),
+        });
+        let rflags = if flags & ACK != 0 { RST } else { RST | ACK };
+        let rst = Packet {
+            src: pkt.dst,
+            dst: pkt.src,
+            l4: L4::Tcp {
+                sport: dport,
+                dport: sport,
+                flags: rflags,
+            },
+            len: 40,
+            ttl: 64,
+            tos: 0,
+            ip_id: 0,
+            df: true,
+            mark: 0,
+            ct: None,
+            notrack: false,
+            nftrace: false,
+            iif: None,
+            phys_in: None,
+            phys_out: None,
+            mac: None,
+            looped: false,
+            bridged: false,
+            sk_uid: None,
+            payload: 0,
+        };
+        self.send_from(ns, rst);
+    }
+
+    /// One segment for an existing endpoint.
+    fn tcp_input(&mut self, ep: usize, flags: u8, payload: u16) {
+        let st = self.endpoints[ep].st;
+        if flags & RST != 0 {
+            let e = &mut self.endpoints[ep];
+            if st == TcpSt::SynSent {
+                e.result.error = Some(ClientError::Refused);
+                e.result.error_text = Some("Connection refused".into());
+            } else {
+                e.result.reset = true;
+                e.result.closed_by_peer = true;
+            }
+            e.st = TcpSt::Closed;
+            match e.role.clone() {
+                Role::ProxyBack { front } => self.proxy_back_failed(front),
+                Role::ProxyFront { back: Some(b), .. } => self.tcp_close(b),
+                _ => {}
+            }
+            return;
+        }
+        match st {
+            TcpSt::SynSent => {
+                if flags & SYN != 0 && flags & ACK != 0 {
+                    self.endpoints[ep].st = TcpSt::Established;
+                    self.endpoints[ep].result.connected = true;
+                    self.tcp_send(ep, ACK, 0);
+                    match self.endpoints[ep].role.clone() {
+                        Role::Probe => {
+                            let len = self.endpoints[ep].request_len;
+                            self.tcp_send(ep, ACK | PSH, len);
+                        }
+                        Role::ProxyBack { front } => {
+                            if let Some(len) = self.endpoints[front].pending.take() {
+                                self.tcp_send(ep, ACK | PSH, len);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            TcpSt::SynRecv => {
+                if flags & ACK != 0 {
+                    self.endpoints[ep].st = TcpSt::Established;
+                    if let Role::ProxyFront { proxy, .. } = self.endpoints[ep].role.clone() {
+                        self.proxy_dial(ep, proxy);
+                    }
+                    if payload > 0 {
+                        self.tcp_data(ep, payload);
+                    }
+                }
+            }
+            TcpSt::Established | TcpSt::FinSent => {
+                if payload > 0 {
+                    self.tcp_data(ep, payload);
+                }
+                if flags & FIN != 0 {
+                    let e = &mut self.endpoints[ep];
+                    e.result.closed_by_peer = true;
+                    if st == TcpSt::FinSent {
+                        e.st = TcpSt::Closed;
+                        self.tcp_send(ep, ACK, 0);
+                    } else {
+                        e.st = TcpSt::FinSent;
+                        self.tcp_send(ep, ACK | FIN, 0);
+                        // After our FIN is acknowledged the socket closes; nothing
+                        // further matters to the outcome.
+                    }
+                    match self.endpoints[ep].role.clone() {
+                        Role::ProxyBack { front } => self.tcp_close(front),
+                        Role::ProxyFront { back: Some(b), .. } => self.tcp_close(b),
+                        _ => {}
+                    }
+                } else if st == TcpSt::FinSent && flags & ACK != 0 && payload == 0 {
+                    self.endpoints[ep].st = TcpSt::Closed;
+                }
+            }
+            TcpSt::Closed => {}
+        }
+    }
+
+    /// Data arrived on an established connection.
+    fn tcp_data(&mut self, ep: usize, payload: u16) {
+        match self.endpoints[ep].role.clone() {
+            Role::Probe => {
+                self.endpoints[ep].result.response = true;
+                self.tcp_send(ep, ACK, 0);
+            }
+            Role::Server { .. } => {
+                // Answer the request and close, as busybox httpd and python's server do.
+                self.tcp_send(ep, ACK, 0);
+                self.tcp_send(ep, ACK | PSH, RESPONSE_LEN);
+                self.tcp_close(ep);
+            }
+            Role::ProxyFront { back, .. } => {
+                self.tcp_send(ep, ACK, 0);
+                match back {
+                    Some(b) if self.endpoints[b].st == TcpSt::Established => self.tcp_send(b, ACK | PSH, payload),
+                    _ => self.endpoints[ep].pending = Some(payload),
+                }
+            }
+            Role::ProxyBack { front } => {
+                self.endpoints[ep].result.response = true;
+                self.tcp_send(ep, ACK, 0);
+                if self.endpoints[front].st == TcpSt::Established {
+                    self.tcp_send(front, ACK | PSH, payload);
+                }
+            }
+        }
+    }
+
+    /// Close our side: FIN.
+    pub(crate) fn tcp_close(&mut self, ep: usize) {
+        match self.endpoints[ep].st {
+            TcpSt::Established => {
+                self.endpoints[ep].st = TcpSt::FinSent;
+                self.tcp_send(ep, ACK | FIN, 0);
+            }
+            TcpSt::SynSent | TcpSt::SynRecv => self.endpoints[ep].st = TcpSt::Closed,
+            _ => {}
+        }
+    }
+
+    /// docker-proxy accepted a connection: dial the container from the proxy's namespace.
+    fn proxy_dial(&mut self, front: usize, proxy: UserlandProxy) {
+        let ns = self.endpoints[front].ns;
+        let dst = proxy.container_ip;
+        self.emit(Event::Note {
+            ns,
+            text: format!(
+                "docker-proxy accepted {}:{}; it dials {}:{} from this namespace",
+                self.endpoints[front].remote.0, self.endpoints[front].remote.1, dst, proxy.container_port
+            ),
+        });
+        let route = match self.route_output(ns, dst, None, 0) {
+            Ok(r) => r,
+            Err(_) => {
+                self.proxy_back_failed(front);
+                return;
+            }
+        };
+        let port = self.ephemeral_port();
+        let b = self.new_endpoint(
+            ns,
+            proxy.proto,
+            (route.src, port),
+            (dst, proxy.container_port),
+            Role::ProxyBack { front },
+            TcpSt::SynSent,
+        );
+        if let Role::ProxyFront { back, .. } = &mut self.endpoints[front].role {
+            *back = Some(b);
+        }
+        self.tcp_send(b, SYN, 0);
+        self.schedule(1000, Task::Timer {
+            ep: b,
+            kind: TimerKind::Retransmit(1),
+        });
+        self.schedule(3000, Task::Timer {
+            ep: b,
+            kind: TimerKind::Retransmit(2),
+        });
+    }
+
+    /// The proxy's onward connection failed: it closes the client's connection.
+    fn proxy_back_failed(&mut self, front: usize) {
+        let ns = self.endpoints[front].ns;
+        self.emit(Event::Note {
+            ns,
+            text: "docker-proxy's onward connection failed: it closes the client's connection".into(),
+        });
+        self.tcp_close(front);
+    }
+
+    fn udp_rcv(&mut self, ns: NsId, pkt: Packet, sport: u16, dport: u16) {
+        if let Some(ep) = self.find_ep(ns, L4Proto::Udp, (pkt.dst, dport), (pkt.src, sport)) {
+            self.emit(Event::Deliver {
+                ns,
+                what: format!("UDP datagram to {}", describe_role(&self.endpoints[ep].role)),
+                pkt: Box::new(pkt.clone()),
+            });
+            self.endpoints[ep].result.response = true;
+            if let Role::ProxyBack { front } = self.endpoints[ep].role {
+                let len = pkt.payload;
+                self.udp_send(front, len);
+            }
+            return;
+        }
+        let Some(l) = self.ns(ns).listener(L4Proto::Udp, pkt.dst, dport).cloned() else {
+            // __udp4_lib_rcv(): no socket, ICMP port unreachable.
+            self.emit(Event::Deliver {
+                ns,
+                what: format!("no socket on {}:{}/udp: the kernel answers ICMP port unreachable", pkt.dst, dport),
+                pkt: Box::new(pkt.clone()),
+            });
+            self.icmp_send(ns, &pkt, ICMP_DEST_UNREACH, unreach::PORT, true);
+            return;
+        };
+        match l.app {
+            App::Server { process } => {
+                self.emit(Event::Deliver {
+                    ns,
+                    what: format!("UDP datagram to {process} on {}:{}: it echoes", l.addr, l.port),
+                    pkt: Box::new(pkt.clone()),
+                });
+                let ep = self.new_endpoint(
+                    ns,
+                    L4Proto::Udp,
+                    (pkt.dst, dport),
+                    (pkt.src, sport),
+                    Role::Server { process },
+                    TcpSt::Established,
+                );
+                self.udp_send(ep, pkt.payload);
+                self.endpoints[ep].st = TcpSt::Closed;
+            }
+            App::Proxy(p) => {
+                self.emit(Event::Deliver {
+                    ns,
+                    what: format!("UDP datagram to docker-proxy on {}:{}", l.addr, l.port),
+                    pkt: Box::new(pkt.clone()),
+                });
+                let front = self.new_endpoint(
+                    ns,
+                    L4Proto::Udp,
+                    (pkt.dst, dport),
+                    (pkt.src, sport),
+                    Role::ProxyFront { proxy: p, back: None },
+                    TcpSt::Established,
+                );
+                let Ok(route) = self.route_output(ns, p.container_ip, None, 0) else {
+                    return;
+                };
+                let port = self.ephemeral_port();
+                let b = self.new_endpoint(
+                    ns,
+                    L4Proto::Udp,
+                    (route.src, port),
+                    (p.container_ip, p.container_port),
+                    Role::ProxyBack { front },
+                    TcpSt::Established,
+                );
+                self.udp_send(b, pkt.payload);
+            }
+        }
+    }
+
+    pub(crate) fn udp_send(&mut self, ep: usize, payload: u16) {
+        let e = &self.endpoints[ep];
+        let (ns, local, remote) = (e.ns, e.local, e.remote);
+        let pkt = self.base_packet(
+            ep,
+            L4::Udp {
+                sport: local.1,
+                dport: remote.1,
+            },
+            payload,
+            None,
+        );
+        self.send_from(ns, pkt);
+    }
+
+    pub(crate) fn on_timer(&mut self, ep: usize, kind: TimerKind) {
+        let e = &self.endpoints[ep];
+        match kind {
+            TimerKind::Retransmit(_) => {
+                if e.proto == L4Proto::Tcp && e.st == TcpSt::SynSent {
+                    self.emit(Event::Note {
+                        ns: e.ns,
+                        text: "no answer: the SYN is sent again".into(),
+                    });
+                    self.tcp_send(ep, SYN, 0);
+                }
+            }
+            TimerKind::Deadline => {
+                if e.st != TcpSt::Closed || !e.result.response {
+                    let ns = e.ns;
+                    self.emit(Event::Note {
+                        ns,
+                        text: "the client gives up (3 s)".into(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+pub fn describe_role(r: &Role) -> String {
+    match r {
+        Role::Probe => "the probe's client".into(),
+        Role::Server { process } => format!("{process} (server)"),
+        Role::ProxyFront { proxy, .. } => format!(
+            "docker-proxy (forwarding to {}:{})",
+            proxy.container_ip, proxy.container_port
+        ),
+        Role::ProxyBack { .. } => "docker-proxy's onward connection".into(),
+    }
+}

@@ -1,0 +1,119 @@
+//! One network namespace's kernel state: its FIB, compiled ruleset, conntrack table,
+//! match state, sysctls and listening sockets.
+
+use crate::conntrack::Conntrack;
+use crate::fib::Fib;
+use crate::ruleset::matcher::MatchState;
+use crate::ruleset::CRuleset;
+use crate::topology::{IfId, NsId, Topology};
+use pktpath_world::{L4Proto, Namespace, Sysctls, UserlandProxy};
+use rand_chacha::ChaCha8Rng;
+use std::net::Ipv4Addr;
+
+/// What answers on a listening socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum App {
+    /// An HTTP server (TCP) or an echo server (UDP).
+    Server { process: String },
+    /// A userland proxy (docker-proxy): forwards to the container.
+    Proxy(UserlandProxy),
+}
+
+#[derive(Debug, Clone)]
+pub struct Listener {
+    pub proto: L4Proto,
+    pub addr: Ipv4Addr,
+    pub port: u16,
+    pub app: App,
+}
+
+#[derive(Debug, Clone)]
+pub struct NsState {
+    pub id: NsId,
+    pub name: String,
+    pub fib: Fib,
+    pub rules: CRuleset,
+    pub ct: Conntrack,
+    pub mstate: MatchState,
+    pub sysctls: Sysctls,
+    pub listeners: Vec<Listener>,
+}
+
+impl NsState {
+    pub fn build(id: NsId, n: &Namespace, topo: &Topology, rng: ChaCha8Rng) -> Result<NsState, String> {
+        let rules = CRuleset::compile(&n.ruleset, n.base_chains.as_ref())
+            .map_err(|e| format!("namespace {}: {e}", n.name))?;
+        let mut listeners: Vec<Listener> = Vec::new();
+        for s in &n.sockets {
+            let proxy = n
+                .processes
+                .iter()
+                .filter_map(|p| p.proxy)
+                .find(|p| p.proto == s.proto && p.host_port == s.port);
+            let app = match proxy {
+                Some(p) => App::Proxy(p),
+                None => App::Server {
+                    process: s.process.clone().unwrap_or_else(|| "server".into()),
+                },
+            };
+            if !listeners
+                .iter()
+                .any(|l| l.proto == s.proto && l.addr == s.addr && l.port == s.port)
+            {
+                listeners.push(Listener {
+                    proto: s.proto,
+                    addr: s.addr,
+                    port: s.port,
+                    app,
+                });
+            }
+        }
+        // A proxy named only by its command line still listens on host-ip:host-port.
+        for p in n.processes.iter().filter_map(|p| p.proxy) {
+            if !listeners.iter().any(|l| l.proto == p.proto && l.port == p.host_port) {
+                listeners.push(Listener {
+                    proto: p.proto,
+                    addr: p.host_ip,
+                    port: p.host_port,
+                    app: App::Proxy(p),
+                });
+            }
+        }
+        Ok(NsState {
+            id,
+            name: n.name.clone(),
+            fib: Fib::build(id, n, topo),
+            rules,
+            ct: Conntrack::default(),
+            mstate: MatchState::new(rng),
+            sysctls: n.sysctls.clone(),
+            listeners,
+        })
+    }
+
+    /// br_netfilter: bridged IPv4 frames traverse the iptables hooks.
+    pub fn br_nf(&self) -> bool {
+        self.sysctls.bridge_nf_call_iptables == Some(true)
+    }
+
+    /// `IN_DEV_FORWARD(in_dev)`: `net.ipv4.conf.<dev>.forwarding`, which
+    /// `net.ipv4.ip_forward` sets for every device.
+    pub fn forwarding(&self, topo: &Topology, dev: IfId) -> bool {
+        match self.sysctls.conf(topo.name(dev), "forwarding") {
+            Some(v) => v != 0,
+            None => self.sysctls.ip_forward,
+        }
+    }
+
+    pub fn listener(&self, proto: L4Proto, dst: Ipv4Addr, port: u16) -> Option<&Listener> {
+        // An exact bind wins over a wildcard one (inet_lookup_listener scoring).
+        self.listeners
+            .iter()
+            .find(|l| l.proto == proto && l.port == port && l.addr == dst)
+            .or_else(|| {
+                self.listeners
+                    .iter()
+                    .find(|l| l.proto == proto && l.port == port && l.addr.is_unspecified())
+            })
+    }
+}

@@ -1,0 +1,167 @@
+//! The simulator: the whole world's kernel state, a clock, and a queue of frames in
+//! flight and timers. Processing one frame is synchronous, as in the kernel (a REJECT's
+//! ICMP error runs through OUTPUT before the REJECT returns); a frame sent to another
+//! device is queued (`netif_rx`), so loopback re-entry happens after the sender's path
+//! completes.
+
+use crate::endpoint::Endpoint;
+use crate::event::Event;
+use crate::netns::NsState;
+use crate::packet::Packet;
+use crate::topology::{IfId, NsId, Topology};
+use pktpath_world::World;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Something that happens at a point in simulated time.
+#[derive(Debug, Clone)]
+pub enum Task {
+    /// A frame arrives at an interface, with its link-layer addresses.
+    Rx {
+        dev: IfId,
+        pkt: Box<Packet>,
+        mac: ([u8; 6], [u8; 6]),
+    },
+    /// An endpoint's timer fires.
+    Timer { ep: usize, kind: TimerKind },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// Retransmit the SYN (or datagram / echo request).
+    Retransmit(u8),
+    /// The client gives up (curl `-m 3`).
+    Deadline,
+}
+
+/// Options that make a run reproducible.
+#[derive(Debug, Clone, Copy)]
+pub struct SimOptions {
+    /// Seed for every random choice (statistic, NAT ports, IP ids, ephemeral ports).
+    pub seed: u64,
+    /// Record events (off for benchmarks).
+    pub record: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            seed: 1,
+            record: true,
+        }
+    }
+}
+
+/// Upper bound on frames processed in one run (a routing loop stops here).
+pub const MAX_FRAMES: usize = 20_000;
+
+pub struct Sim {
+    pub topo: Topology,
+    pub ns: Vec<NsState>,
+    pub now: u64,
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    tasks: Vec<Option<Task>>,
+    seq: u64,
+    pub events: Option<Vec<Event>>,
+    pub rng: ChaCha8Rng,
+    pub endpoints: Vec<Endpoint>,
+    pub frames: usize,
+}
+
+impl Sim {
+    pub fn new(world: &World, opts: SimOptions) -> Result<Sim, String> {
+        let topo = Topology::build(world)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let ns = world
+            .namespaces
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let r = ChaCha8Rng::seed_from_u64(opts.seed.wrapping_mul(31).wrapping_add(i as u64));
+                NsState::build(NsId(i as u16), n, &topo, r)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let _ = rand::Rng::gen::<u32>(&mut rng);
+        Ok(Sim {
+            topo,
+            ns,
+            now: 0,
+            queue: BinaryHeap::new(),
+            tasks: Vec::new(),
+            seq: 0,
+            events: opts.record.then(Vec::new),
+            rng,
+            endpoints: Vec::new(),
+            frames: 0,
+        })
+    }
+
+    pub fn ns(&self, id: NsId) -> &NsState {
+        &self.ns[id.0 as usize]
+    }
+    pub fn ns_mut(&mut self, id: NsId) -> &mut NsState {
+        &mut self.ns[id.0 as usize]
+    }
+    pub fn ns_by_name(&self, name: &str) -> Option<NsId> {
+        self.ns.iter().find(|n| n.name == name).map(|n| n.id)
+    }
+
+    pub fn emit(&mut self, e: Event) {
+        if let Some(ev) = self.events.as_mut() {
+            ev.push(e);
+        }
+    }
+    pub fn recording(&self) -> bool {
+        self.events.is_some()
+    }
+
+    pub fn schedule(&mut self, delay_ms: u64, task: Task) {
+        self.seq += 1;
+        self.tasks.push(Some(task));
+        let idx = self.tasks.len() - 1;
+        self.queue.push(Reverse((self.now + delay_ms, self.seq, idx)));
+    }
+
+    /// Run queued work until nothing is left or `until` (ms) passes.
+    pub fn run_until(&mut self, until: u64) {
+        while let Some(Reverse((t, _, idx))) = self.queue.peek().copied() {
+            if t > until || self.frames > MAX_FRAMES {
+                break;
+            }
+            self.queue.pop();
+            if t != self.now {
+                self.now = t;
+                self.emit(Event::Time(t));
+            }
+            let Some(task) = self.tasks[idx].take() else {
+                continue;
+            };
+            match task {
+                Task::Rx { dev, pkt, mac } => {
+                    self.frames += 1;
+                    self.netif_receive(dev, *pkt, mac);
+                }
+                Task::Timer { ep, kind } => self.on_timer(ep, kind),
+            }
+        }
+    }
+
+    /// Forget all connections and queued work (conntrack is flushed too), keeping the
+    /// rulesets' match state.
+    pub fn reset_traffic(&mut self, flush_conntrack: bool) {
+        self.queue.clear();
+        self.tasks.clear();
+        self.endpoints.clear();
+        self.frames = 0;
+        if flush_conntrack {
+            for n in &mut self.ns {
+                n.ct.flush();
+            }
+        }
+        if let Some(ev) = self.events.as_mut() {
+            ev.clear();
+        }
+    }
+}

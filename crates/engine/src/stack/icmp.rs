@@ -1,0 +1,153 @@
+//! ICMP errors (`icmp_send`) and the REJECT target (`nf_send_unreach`, `nf_send_reset`).
+//! An error quotes the offending packet and carries its connection (RELATED), which is
+//! how NAT translates the quoted header back before the error reaches the client.
+
+use crate::event::{Event, Hook};
+use crate::packet::{tcp_flags, unreach, CtInfo, CtRef, Packet, ICMP_DEST_UNREACH, L4};
+use crate::sim::Sim;
+use crate::topology::NsId;
+use pktpath_rules::RejectWith;
+
+/// `icmp_send()` quotes at most this much so that the error fits in 576 bytes.
+const ICMP_QUOTE_MAX: u16 = 576 - 28;
+
+/// The connection a reply generated for `orig` belongs to (`nf_ct_attach`): the reverse
+/// direction of `orig`'s, as RELATED.
+fn related_ct(orig: &Packet) -> Option<CtRef> {
+    orig.ct.map(|r| CtRef {
+        id: r.id,
+        info: if r.info.is_reply() {
+            CtInfo::Related
+        } else {
+            CtInfo::RelatedReply
+        },
+    })
+}
+
+impl Sim {
+    /// Send an ICMP error about `orig` from namespace `ns`.
+    /// `from_local`: `orig` was addressed to this host (its destination is the source).
+    pub(crate) fn icmp_send(&mut self, ns: NsId, orig: &Packet, ty: u8, code: u8, _from_local: bool) {
+        // Never answer an ICMP error with an error, nor a broadcast/multicast.
+        if matches!(orig.l4, L4::IcmpError { .. }) || orig.dst.is_broadcast() || orig.dst.is_multicast() {
+            return;
+        }
+        // "saddr = iph->daddr" when the offending packet was for us; otherwise the
+        // route back chooses.
+        let local = self.ns(ns).fib.is_local(orig.dst, &self.topo);
+        let saddr = local.then_some(orig.dst);
+        let Ok(route) = self.route_output(ns, orig.src, saddr, 0) else {
+            return;
+        };
+        let quoted = orig.len.min(ICMP_QUOTE_MAX);
+        let id = self.next_ip_id();
+        let pkt = Packet {
+            src: saddr.unwrap_or(route.src),
+            dst: orig.src,
+            l4: L4::IcmpError {
+                ty,
+                code,
+                inner: orig.inner(),
+            },
+            len: 28 + quoted,
+            ttl: 64,
+            tos: 0xc0,
+            ip_id: id,
+            df: false,
+            mark: 0,
+            ct: related_ct(orig),
+            notrack: false,
+            nftrace: false,
+            iif: None,
+            phys_in: None,
+            phys_out: None,
+            mac: None,
+            looped: false,
+            bridged: false,
+            sk_uid: None,
+            payload: quoted,
+        };
+        self.emit(Event::Send {
+            ns,
+            what: format!("ICMP type {ty} code {code}"),
+            pkt: Box::new(pkt.clone()),
+        });
+        self.ip_local_out(ns, pkt, route);
+    }
+
+    /// The REJECT target: send what `--reject-with` says about `pkt`.
+    pub(crate) fn reject(&mut self, ns: NsId, hook: Hook, pkt: &Packet, with: RejectWith) {
+        let _ = hook;
+        let code = match with {
+            RejectWith::IcmpNetUnreachable => unreach::NET,
+            RejectWith::IcmpHostUnreachable => unreach::HOST,
+            RejectWith::IcmpPortUnreachable => unreach::PORT,
+            RejectWith::IcmpProtoUnreachable => unreach::PROTO,
+            RejectWith::IcmpNetProhibited => unreach::NET_ANO,
+            RejectWith::IcmpHostProhibited => unreach::HOST_ANO,
+            RejectWith::IcmpAdminProhibited => unreach::PKT_FILTERED,
+            RejectWith::TcpReset => {
+                self.send_reset(ns, pkt);
+                return;
+            }
+        };
+        self.icmp_send(ns, pkt, ICMP_DEST_UNREACH, code, true);
+    }
+
+    /// `nf_send_reset()`: a RST in answer to a TCP segment (none for a RST).
+    fn send_reset(&mut self, ns: NsId, orig: &Packet) {
+        let L4::Tcp { sport, dport, flags } = orig.l4 else {
+            return;
+        };
+        if flags & tcp_flags::RST != 0 {
+            return;
+        }
+        let Ok(route) = self.route_output(ns, orig.src, Some(orig.dst), 0) else {
+            return;
+        };
+        // With an ACK in the offending segment the RST takes its sequence from it and
+        // carries no ACK; otherwise it ACKs what it saw.
+        let rflags = if flags & tcp_flags::ACK != 0 {
+            tcp_flags::RST
+        } else {
+            tcp_flags::RST | tcp_flags::ACK
+        };
+        let pkt = Packet {
+            src: orig.dst,
+            dst: orig.src,
+            l4: L4::Tcp {
+                sport: dport,
+                dport: sport,
+                flags: rflags,
+            },
+            len: 40,
+            ttl: 64,
+            tos: 0,
+            ip_id: 0,
+            df: true,
+            mark: 0,
+            ct: related_ct(orig),
+            notrack: false,
+            nftrace: false,
+            iif: None,
+            phys_in: None,
+            phys_out: None,
+            mac: None,
+            looped: false,
+            bridged: false,
+            sk_uid: None,
+            payload: 0,
+        };
+        self.emit(Event::Send {
+            ns,
+            what: "TCP RST (REJECT --reject-with tcp-reset)".into(),
+            pkt: Box::new(pkt.clone()),
+        });
+        self.ip_local_out(ns, pkt, route);
+    }
+
+    /// IP ids for packets without a connected socket.
+    pub(crate) fn next_ip_id(&mut self) -> u16 {
+        rand::Rng::gen(&mut self.rng)
+    }
+}

@@ -1,0 +1,1302 @@
+//! Parsing the options of `-m NAME` match modules (and of the implicit protocol matches
+//! `-p tcp --dport ..`). Each module accepts the options, value syntax, defaults and
+//! checks of its iptables 1.8.9 extension (extensions/libxt_*.c, libipt_*.c).
+
+use crate::args::Args;
+use crate::error::ParseError;
+use crate::lex::Token;
+use crate::model::*;
+use crate::netdb;
+use crate::values::*;
+
+/// A match being built while its options are read.
+#[derive(Debug)]
+pub enum Pending {
+    Tcp(TcpMatch),
+    Udp(UdpMatch),
+    Icmp(Option<Neg<IcmpType>>),
+    Multiport(Option<MultiportMatch>),
+    AddrType(AddrTypeMatch),
+    Conntrack(ConntrackMatch, bool),
+    State(Option<Neg<Vec<CtState>>>),
+    Mark(Option<MarkMatch>),
+    Connmark(Option<MarkMatch>),
+    Comment(Option<String>),
+    Statistic(StatisticBuild),
+    Recent(RecentBuild),
+    Limit(LimitBuild),
+    IpRange(IpRangeMatch),
+    Physdev(PhysdevMatch),
+    Mac(Option<Neg<[u8; 6]>>),
+    Owner(OwnerMatch),
+    PktType(Option<Neg<PktType>>),
+    Unknown { name: String, args: Vec<String> },
+}
+
+#[derive(Debug, Default)]
+pub struct StatisticBuild {
+    mode: Option<(bool, u32)>, // (is_nth, col)
+    probability: Option<(u32, u32)>,
+    every: Option<(u32, u32)>,
+    packet: Option<u32>,
+    negated: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct RecentBuild {
+    negated: bool,
+    command: Option<RecentCommand>,
+    name: Option<String>,
+    rdest: Option<bool>,
+    seconds: Option<u32>,
+    reap: bool,
+    hitcount: Option<u32>,
+    rttl: bool,
+    mask: Option<std::net::Ipv4Addr>,
+}
+
+#[derive(Debug, Default)]
+pub struct LimitBuild {
+    avg: Option<u32>,
+    burst: Option<u32>,
+}
+
+impl Pending {
+    /// A fresh match for `-m name`; `None` if the module is unknown.
+    pub fn new(name: &str) -> Option<Pending> {
+        Some(match name {
+            "tcp" => Pending::Tcp(TcpMatch::default()),
+            "udp" => Pending::Udp(UdpMatch::default()),
+            "icmp" => Pending::Icmp(None),
+            "multiport" => Pending::Multiport(None),
+            "addrtype" => Pending::AddrType(AddrTypeMatch::default()),
+            "conntrack" => Pending::Conntrack(ConntrackMatch::default(), false),
+            "state" => Pending::State(None),
+            "mark" => Pending::Mark(None),
+            "connmark" => Pending::Connmark(None),
+            "comment" => Pending::Comment(None),
+            "statistic" => Pending::Statistic(StatisticBuild::default()),
+            "recent" => Pending::Recent(RecentBuild::default()),
+            "limit" => Pending::Limit(LimitBuild::default()),
+            "iprange" => Pending::IpRange(IpRangeMatch::default()),
+            "physdev" => Pending::Physdev(PhysdevMatch::default()),
+            "mac" => Pending::Mac(None),
+            "owner" => Pending::Owner(OwnerMatch::default()),
+            "pkttype" => Pending::PktType(None),
+            _ => return None,
+        })
+    }
+
+    /// The module name, as `-m` takes it.
+    pub fn name(&self) -> &str {
+        match self {
+            Pending::Tcp(_) => "tcp",
+            Pending::Udp(_) => "udp",
+            Pending::Icmp(_) => "icmp",
+            Pending::Multiport(_) => "multiport",
+            Pending::AddrType(_) => "addrtype",
+            Pending::Conntrack(..) => "conntrack",
+            Pending::State(_) => "state",
+            Pending::Mark(_) => "mark",
+            Pending::Connmark(_) => "connmark",
+            Pending::Comment(_) => "comment",
+            Pending::Statistic(_) => "statistic",
+            Pending::Recent(_) => "recent",
+            Pending::Limit(_) => "limit",
+            Pending::IpRange(_) => "iprange",
+            Pending::Physdev(_) => "physdev",
+            Pending::Mac(_) => "mac",
+            Pending::Owner(_) => "owner",
+            Pending::PktType(_) => "pkttype",
+            Pending::Unknown { name, .. } => name,
+        }
+    }
+
+    /// Whether this module has an option called `opt` (used to load the implicit
+    /// protocol match, as iptables does when an option is unknown).
+    pub fn has_option(&self, opt: &str) -> bool {
+        match self {
+            Pending::Tcp(_) => matches!(
+                opt,
+                "--sport"
+                    | "--source-port"
+                    | "--dport"
+                    | "--destination-port"
+                    | "--syn"
+                    | "--tcp-flags"
+                    | "--tcp-option"
+            ),
+            Pending::Udp(_) => matches!(
+                opt,
+                "--sport" | "--source-port" | "--dport" | "--destination-port"
+            ),
+            Pending::Icmp(_) => opt == "--icmp-type",
+            _ => false,
+        }
+    }
+
+    /// Try to consume option `opt` (already taken from `a`). `Ok(false)` if this module
+    /// has no such option.
+    pub fn parse_opt(
+        &mut self,
+        opt: &Token,
+        inv: Option<u32>,
+        a: &mut Args,
+        proto: Option<&Neg<Protocol>>,
+    ) -> Result<bool, ParseError> {
+        let o = opt.as_str();
+        let negated = inv.is_some();
+        match self {
+            Pending::Tcp(m) => match o {
+                "--sport" | "--source-port" => {
+                    once(a, opt, m.sport.is_some())?;
+                    let v = a.value(opt)?;
+                    m.sport = Some(neg(inv, port_range(a, v, "tcp")?));
+                }
+                "--dport" | "--destination-port" => {
+                    once(a, opt, m.dport.is_some())?;
+                    let v = a.value(opt)?;
+                    m.dport = Some(neg(inv, port_range(a, v, "tcp")?));
+                }
+                "--syn" => {
+                    if m.flags.is_some() {
+                        return Err(a.err_at(opt, "only one of `--syn` or `--tcp-flags` allowed"));
+                    }
+                    // FIN,SYN,RST,ACK / SYN
+                    m.flags = Some(neg(
+                        inv,
+                        TcpFlags {
+                            mask: 0x17,
+                            comp: 0x02,
+                        },
+                    ));
+                }
+                "--tcp-flags" => {
+                    if m.flags.is_some() {
+                        return Err(a.err_at(opt, "only one of `--syn` or `--tcp-flags` allowed"));
+                    }
+                    let mask = a.value(opt)?;
+                    let mask_v = tcp_flag_list(a, mask)?;
+                    let comp = match a.peek() {
+                        Some(t) if !t.as_str().starts_with('-') && !t.as_str().starts_with('!') => {
+                            a.next();
+                            t
+                        }
+                        Some(t) => {
+                            return Err(a.err_at(
+                                t,
+                                "`--tcp-flags` requires two arguments: MASK COMP (e.g. SYN,ACK SYN)",
+                            ))
+                        }
+                        None => {
+                            return Err(a.err(
+                                a.end_col,
+                                "`--tcp-flags` requires two arguments: MASK COMP (e.g. SYN,ACK SYN)",
+                            ))
+                        }
+                    };
+                    let comp_v = tcp_flag_list(a, comp)?;
+                    m.flags = Some(neg(
+                        inv,
+                        TcpFlags {
+                            mask: mask_v,
+                            comp: comp_v,
+                        },
+                    ));
+                }
+                "--tcp-option" => {
+                    once(a, opt, m.option.is_some())?;
+                    let v = a.value(opt)?;
+                    let n = parse_uint(v.as_str(), 1, 255).ok_or_else(|| {
+                        a.err_at(v, format!("bad TCP option `{}`; expected 1-255", v.as_str()))
+                    })?;
+                    m.option = Some(neg(inv, n as u8));
+                }
+                _ => return Ok(false),
+            },
+            Pending::Udp(m) => match o {
+                "--sport" | "--source-port" => {
+                    once(a, opt, m.sport.is_some())?;
+                    let v = a.value(opt)?;
+                    m.sport = Some(neg(inv, port_range(a, v, "udp")?));
+                }
+                "--dport" | "--destination-port" => {
+                    once(a, opt, m.dport.is_some())?;
+                    let v = a.value(opt)?;
+                    m.dport = Some(neg(inv, port_range(a, v, "udp")?));
+                }
+                _ => return Ok(false),
+            },
+            Pending::Icmp(m) => match o {
+                "--icmp-type" => {
+                    once(a, opt, m.is_some())?;
+                    let v = a.value(opt)?;
+                    *m = Some(neg(inv, icmp_type(a, v)?));
+                }
+                _ => return Ok(false),
+            },
+            Pending::Multiport(m) => {
+                let kind = match o {
+                    "--sports" | "--source-ports" => MultiportKind::Source,
+                    "--dports" | "--destination-ports" => MultiportKind::Destination,
+                    "--ports" => MultiportKind::Either,
+                    _ => return Ok(false),
+                };
+                if m.is_some() {
+                    return Err(a.err_at(opt, "multiport can only have one option"));
+                }
+                let pname = match proto {
+                    Some(p) if !p.negated => match p.value.number() {
+                        6 => "tcp",
+                        17 => "udp",
+                        136 => "udplite",
+                        132 => "sctp",
+                        33 => "dccp",
+                        _ => "",
+                    },
+                    _ => "",
+                };
+                if pname.is_empty() {
+                    return Err(a.err_at(
+                        opt,
+                        "multiport needs `-p tcp`, `-p udp`, `-p udplite`, `-p sctp` or `-p dccp`",
+                    ));
+                }
+                let v = a.value(opt)?;
+                let ports = multiport_list(a, v, pname)?;
+                *m = Some(MultiportMatch {
+                    kind,
+                    negated,
+                    ports,
+                });
+            }
+            Pending::AddrType(m) => match o {
+                "--src-type" => {
+                    once(a, opt, m.src_type.is_some())?;
+                    let v = a.value(opt)?;
+                    m.src_type = Some(neg(inv, addr_types(a, v)?));
+                }
+                "--dst-type" => {
+                    once(a, opt, m.dst_type.is_some())?;
+                    let v = a.value(opt)?;
+                    m.dst_type = Some(neg(inv, addr_types(a, v)?));
+                }
+                "--limit-iface-in" | "--limit-iface-out" => {
+                    no_inv(a, inv, opt)?;
+                    let is_in = o == "--limit-iface-in";
+                    if (is_in && m.limit_iface_out) || (!is_in && m.limit_iface_in) {
+                        return Err(a.err_at(
+                            opt,
+                            "addrtype: you can't specify both --limit-iface-in and --limit-iface-out",
+                        ));
+                    }
+                    if is_in {
+                        m.limit_iface_in = true;
+                    } else {
+                        m.limit_iface_out = true;
+                    }
+                }
+                _ => return Ok(false),
+            },
+            Pending::Conntrack(m, any) => {
+                match o {
+                    "--ctstate" => {
+                        once(a, opt, m.state.is_some())?;
+                        let v = a.value(opt)?;
+                        m.state = Some(neg(inv, ct_states(a, v, true)?));
+                    }
+                    "--ctstatus" => {
+                        once(a, opt, m.status.is_some())?;
+                        let v = a.value(opt)?;
+                        m.status = Some(neg(inv, ct_statuses(a, v)?));
+                    }
+                    "--ctproto" => {
+                        once(a, opt, m.proto.is_some())?;
+                        let v = a.value(opt)?;
+                        let p = protocol(a, v)?;
+                        if p == Protocol::All {
+                            return Err(a.err_at(v, "conntrack: --ctproto 0 is not supported"));
+                        }
+                        m.proto = Some(neg(inv, p));
+                    }
+                    "--ctorigsrc" | "--ctorigdst" | "--ctreplsrc" | "--ctrepldst" => {
+                        let slot = match o {
+                            "--ctorigsrc" => &mut m.orig_src,
+                            "--ctorigdst" => &mut m.orig_dst,
+                            "--ctreplsrc" => &mut m.repl_src,
+                            _ => &mut m.repl_dst,
+                        };
+                        once(a, opt, slot.is_some())?;
+                        let v = a.value(opt)?;
+                        let net = parse_ipv4_net(v.as_str()).map_err(|e| a.err_at(v, e))?;
+                        *slot = Some(neg(inv, net));
+                    }
+                    "--ctorigsrcport" | "--ctorigdstport" | "--ctreplsrcport"
+                    | "--ctrepldstport" => {
+                        let slot = match o {
+                            "--ctorigsrcport" => &mut m.orig_src_port,
+                            "--ctorigdstport" => &mut m.orig_dst_port,
+                            "--ctreplsrcport" => &mut m.repl_src_port,
+                            _ => &mut m.repl_dst_port,
+                        };
+                        once(a, opt, slot.is_some())?;
+                        let v = a.value(opt)?;
+                        let r = ct_port_range(a, v)?;
+                        *slot = Some(neg(inv, r));
+                    }
+                    "--ctexpire" => {
+                        once(a, opt, m.expire.is_some())?;
+                        let v = a.value(opt)?;
+                        let bad = || {
+                            a.err_at(
+                                v,
+                                format!(
+                                    "invalid value `{}` for --ctexpire; expected min[:max] seconds",
+                                    v.as_str()
+                                ),
+                            )
+                        };
+                        let (lo, hi) = match v.as_str().split_once(':') {
+                            None => {
+                                let x = parse_u32(v.as_str()).ok_or_else(bad)?;
+                                (x, x)
+                            }
+                            Some((l, h)) => (
+                                parse_u32(l).ok_or_else(bad)?,
+                                parse_u32(h).ok_or_else(bad)?,
+                            ),
+                        };
+                        if lo > hi {
+                            return Err(a.err_at(v, "conntrack: --ctexpire min > max"));
+                        }
+                        m.expire = Some(neg(inv, (lo, hi)));
+                    }
+                    "--ctdir" => {
+                        no_inv(a, inv, opt)?;
+                        once(a, opt, m.dir.is_some())?;
+                        let v = a.value(opt)?;
+                        m.dir = Some(match v.as_str().to_ascii_uppercase().as_str() {
+                            "ORIGINAL" => CtDir::Original,
+                            "REPLY" => CtDir::Reply,
+                            _ => {
+                                return Err(a.err_at(
+                                    v,
+                                    format!(
+                                        "unknown --ctdir `{}`; expected ORIGINAL or REPLY",
+                                        v.as_str()
+                                    ),
+                                ))
+                            }
+                        });
+                    }
+                    _ => return Ok(false),
+                }
+                *any = true;
+            }
+            Pending::State(m) => match o {
+                "--state" => {
+                    once(a, opt, m.is_some())?;
+                    let v = a.value(opt)?;
+                    *m = Some(neg(inv, ct_states(a, v, false)?));
+                }
+                _ => return Ok(false),
+            },
+            Pending::Mark(m) | Pending::Connmark(m) => match o {
+                "--mark" => {
+                    once(a, opt, m.is_some())?;
+                    let v = a.value(opt)?;
+                    let (value, mask) = parse_mark_mask(v.as_str()).map_err(|e| a.err_at(v, e))?;
+                    *m = Some(MarkMatch {
+                        negated,
+                        value,
+                        mask,
+                    });
+                }
+                _ => return Ok(false),
+            },
+            Pending::Comment(m) => match o {
+                "--comment" => {
+                    no_inv(a, inv, opt)?;
+                    once(a, opt, m.is_some())?;
+                    let v = a.value(opt)?;
+                    if v.as_str().len() > 255 {
+                        return Err(a.err_at(v, "comment may not exceed 255 characters"));
+                    }
+                    *m = Some(v.as_str().to_string());
+                }
+                _ => return Ok(false),
+            },
+            Pending::Statistic(s) => match o {
+                "--mode" => {
+                    no_inv(a, inv, opt)?;
+                    once(a, opt, s.mode.is_some())?;
+                    let v = a.value(opt)?;
+                    let nth = match v.as_str() {
+                        "random" => false,
+                        "nth" => true,
+                        _ => {
+                            return Err(a.err_at(
+                                v,
+                                format!("bad mode `{}`; expected random or nth", v.as_str()),
+                            ))
+                        }
+                    };
+                    s.mode = Some((nth, opt.col));
+                }
+                "--probability" => {
+                    once(a, opt, s.probability.is_some())?;
+                    let v = a.value(opt)?;
+                    let p: f64 = v
+                        .as_str()
+                        .parse()
+                        .ok()
+                        .filter(|p: &f64| (0.0..=1.0).contains(p))
+                        .ok_or_else(|| {
+                            a.err_at(
+                                v,
+                                format!(
+                                    "invalid --probability `{}`; expected a number between 0 and 1",
+                                    v.as_str()
+                                ),
+                            )
+                        })?;
+                    // libxt_statistic: probability = lround(0x80000000 * p)
+                    s.probability = Some(((0x8000_0000u64 as f64 * p).round() as u32, opt.col));
+                    s.negated |= negated;
+                }
+                "--every" => {
+                    once(a, opt, s.every.is_some())?;
+                    let v = a.value(opt)?;
+                    let n = parse_uint(v.as_str(), 1, u32::MAX as u64).ok_or_else(|| {
+                        a.err_at(
+                            v,
+                            format!("invalid --every `{}`; expected a number >= 1", v.as_str()),
+                        )
+                    })?;
+                    s.every = Some((n as u32, opt.col));
+                    s.negated |= negated;
+                }
+                "--packet" => {
+                    no_inv(a, inv, opt)?;
+                    once(a, opt, s.packet.is_some())?;
+                    let v = a.value(opt)?;
+                    let n = parse_u32(v.as_str()).ok_or_else(|| {
+                        a.err_at(v, format!("invalid --packet `{}`", v.as_str()))
+                    })?;
+                    s.packet = Some(n);
+                }
+                _ => return Ok(false),
+            },
+            Pending::Recent(r) => match o {
+                "--set" | "--rcheck" | "--update" | "--remove" => {
+                    if r.command.is_some() {
+                        return Err(a.err_at(
+                            opt,
+                            "recent: only one of `--set`, `--rcheck`, `--update` or `--remove` may be set",
+                        ));
+                    }
+                    r.command = Some(match o {
+                        "--set" => RecentCommand::Set,
+                        "--rcheck" => RecentCommand::Rcheck,
+                        "--update" => RecentCommand::Update,
+                        _ => RecentCommand::Remove,
+                    });
+                    r.negated = negated;
+                }
+                "--seconds" | "--hitcount" => {
+                    no_inv(a, inv, opt)?;
+                    let v = a.value(opt)?;
+                    let n = parse_u32(v.as_str()).ok_or_else(|| {
+                        a.err_at(v, format!("invalid value `{}` for {o}", v.as_str()))
+                    })?;
+                    if o == "--seconds" {
+                        r.seconds = Some(n);
+                    } else {
+                        r.hitcount = Some(n);
+                    }
+                }
+                "--reap" => {
+                    no_inv(a, inv, opt)?;
+                    r.reap = true;
+                }
+                "--rttl" => {
+                    no_inv(a, inv, opt)?;
+                    r.rttl = true;
+                }
+                "--name" => {
+                    no_inv(a, inv, opt)?;
+                    let v = a.value(opt)?;
+                    if v.as_str().is_empty() || v.as_str().len() > 199 {
+                        return Err(a.err_at(v, "recent: --name must be 1 to 199 characters"));
+                    }
+                    r.name = Some(v.as_str().to_string());
+                }
+                "--rsource" | "--rdest" => {
+                    no_inv(a, inv, opt)?;
+                    r.rdest = Some(o == "--rdest");
+                }
+                "--mask" => {
+                    no_inv(a, inv, opt)?;
+                    let v = a.value(opt)?;
+                    let m = parse_ipv4(v.as_str(), true).ok_or_else(|| {
+                        a.err_at(v, format!("invalid --mask `{}`", v.as_str()))
+                    })?;
+                    r.mask = Some(m);
+                }
+                _ => return Ok(false),
+            },
+            Pending::Limit(l) => match o {
+                "--limit" => {
+                    no_inv(a, inv, opt)?;
+                    once(a, opt, l.avg.is_some())?;
+                    let v = a.value(opt)?;
+                    l.avg = Some(limit_rate(a, v)?);
+                }
+                "--limit-burst" => {
+                    no_inv(a, inv, opt)?;
+                    once(a, opt, l.burst.is_some())?;
+                    let v = a.value(opt)?;
+                    let b = parse_uint(v.as_str(), 0, 10000).ok_or_else(|| {
+                        a.err_at(
+                            v,
+                            format!("invalid --limit-burst `{}`; expected 0-10000", v.as_str()),
+                        )
+                    })?;
+                    l.burst = Some(b as u32);
+                }
+                _ => return Ok(false),
+            },
+            Pending::IpRange(m) => match o {
+                "--src-range" | "--dst-range" => {
+                    let slot = if o == "--src-range" {
+                        &mut m.src
+                    } else {
+                        &mut m.dst
+                    };
+                    once(a, opt, slot.is_some())?;
+                    let v = a.value(opt)?;
+                    let bad = || {
+                        a.err_at(
+                            v,
+                            format!(
+                                "invalid address range `{}`; expected ADDR[-ADDR]",
+                                v.as_str()
+                            ),
+                        )
+                    };
+                    let (lo, hi) = match v.as_str().split_once('-') {
+                        Some((l, h)) => (
+                            parse_ipv4(l, false).ok_or_else(bad)?,
+                            parse_ipv4(h, false).ok_or_else(bad)?,
+                        ),
+                        None => {
+                            let x = parse_ipv4(v.as_str(), false).ok_or_else(bad)?;
+                            (x, x)
+                        }
+                    };
+                    *slot = Some(neg(inv, (lo, hi)));
+                }
+                _ => return Ok(false),
+            },
+            Pending::Physdev(m) => match o {
+                "--physdev-in" | "--physdev-out" => {
+                    let slot = if o == "--physdev-in" {
+                        &mut m.in_dev
+                    } else {
+                        &mut m.out_dev
+                    };
+                    once(a, opt, slot.is_some())?;
+                    let v = a.value(opt)?;
+                    *slot = Some(neg(inv, iface(a, v)?));
+                }
+                "--physdev-is-in" | "--physdev-is-out" | "--physdev-is-bridged" => {
+                    let slot = match o {
+                        "--physdev-is-in" => &mut m.is_in,
+                        "--physdev-is-out" => &mut m.is_out,
+                        _ => &mut m.is_bridged,
+                    };
+                    once(a, opt, slot.is_some())?;
+                    *slot = Some(neg(inv, ()));
+                }
+                _ => return Ok(false),
+            },
+            Pending::Mac(m) => match o {
+                "--mac-source" => {
+                    once(a, opt, m.is_some())?;
+                    let v = a.value(opt)?;
+                    let mac = parse_mac(v.as_str()).ok_or_else(|| {
+                        a.err_at(
+                            v,
+                            format!(
+                                "bad mac address `{}`; expected XX:XX:XX:XX:XX:XX",
+                                v.as_str()
+                            ),
+                        )
+                    })?;
+                    *m = Some(neg(inv, mac));
+                }
+                _ => return Ok(false),
+            },
+            Pending::Owner(m) => match o {
+                "--uid-owner" | "--gid-owner" => {
+                    let slot = if o == "--uid-owner" {
+                        &mut m.uid
+                    } else {
+                        &mut m.gid
+                    };
+                    once(a, opt, slot.is_some())?;
+                    let v = a.value(opt)?;
+                    *slot = Some(neg(inv, id_range(a, v, o == "--uid-owner")?));
+                }
+                "--socket-exists" => {
+                    once(a, opt, m.socket_exists.is_some())?;
+                    m.socket_exists = Some(neg(inv, ()));
+                }
+                _ => return Ok(false),
+            },
+            Pending::PktType(m) => match o {
+                "--pkt-type" => {
+                    once(a, opt, m.is_some())?;
+                    let v = a.value(opt)?;
+                    let t = match v.as_str().to_ascii_lowercase().as_str() {
+                        "unicast" | "host" => PktType::Unicast,
+                        "broadcast" => PktType::Broadcast,
+                        "multicast" => PktType::Multicast,
+                        "otherhost" => PktType::OtherHost,
+                        _ => return Err(a.err_at(
+                            v,
+                            format!(
+                                "bad packet type `{}`; expected unicast, broadcast, multicast or otherhost",
+                                v.as_str()
+                            ),
+                        )),
+                    };
+                    *m = Some(neg(inv, t));
+                }
+                _ => return Ok(false),
+            },
+            Pending::Unknown { args, .. } => {
+                if negated {
+                    args.push("!".into());
+                }
+                args.push(o.to_string());
+                // Take the option's values: everything up to the next option or `!`.
+                while let Some(t) = a.peek() {
+                    let s = t.as_str();
+                    if s == "!" || (s.starts_with('-') && s.len() > 1) {
+                        break;
+                    }
+                    args.push(s.to_string());
+                    a.next();
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Check the finished match (what each extension's final check does) and produce
+    /// the model value. `name_tok` is the `-m NAME` token (for errors); `proto` the
+    /// rule's final `-p`.
+    pub fn finish(
+        self,
+        a: &Args,
+        name_col: u32,
+        proto: Option<&Neg<Protocol>>,
+    ) -> Result<Match, ParseError> {
+        let need_proto = |p: Protocol, what: &str| -> Result<(), ParseError> {
+            match proto {
+                Some(x) if !x.negated && x.value == p => Ok(()),
+                _ => Err(a.err(
+                    name_col,
+                    format!("`-m {what}` requires `-p {what}` (the kernel refuses it otherwise)"),
+                )),
+            }
+        };
+        Ok(match self {
+            Pending::Tcp(m) => {
+                need_proto(Protocol::Tcp, "tcp")?;
+                let mut m = m;
+                drop_full_range(&mut m.sport);
+                drop_full_range(&mut m.dport);
+                Match::Tcp(m)
+            }
+            Pending::Udp(m) => {
+                need_proto(Protocol::Udp, "udp")?;
+                let mut m = m;
+                drop_full_range(&mut m.sport);
+                drop_full_range(&mut m.dport);
+                Match::Udp(m)
+            }
+            Pending::Icmp(m) => {
+                need_proto(Protocol::Icmp, "icmp")?;
+                // No --icmp-type means any type (libipt_icmp's init sets type 0xFF).
+                Match::Icmp(m.unwrap_or(Neg::new(IcmpType::Any)))
+            }
+            Pending::Multiport(m) => Match::Multiport(m.ok_or_else(|| {
+                a.err(
+                    name_col,
+                    "multiport expects an option: --sports, --dports or --ports",
+                )
+            })?),
+            Pending::AddrType(m) => {
+                if m.src_type.is_none() && m.dst_type.is_none() {
+                    return Err(a.err(
+                        name_col,
+                        "addrtype: you must specify --src-type or --dst-type",
+                    ));
+                }
+                Match::AddrType(m)
+            }
+            Pending::Conntrack(m, any) => {
+                if !any {
+                    return Err(a.err(name_col, "conntrack: at least one option is required"));
+                }
+                Match::Conntrack(m)
+            }
+            Pending::State(m) => Match::State(
+                m.ok_or_else(|| a.err(name_col, "state match: you must specify `--state`"))?,
+            ),
+            Pending::Mark(m) => {
+                Match::Mark(m.ok_or_else(|| a.err(name_col, "mark match: `--mark` is required"))?)
+            }
+            Pending::Connmark(m) => Match::Connmark(
+                m.ok_or_else(|| a.err(name_col, "connmark match: `--mark` is required"))?,
+            ),
+            Pending::Comment(m) => Match::Comment(
+                m.ok_or_else(|| a.err(name_col, "comment match: `--comment` is required"))?,
+            ),
+            Pending::Statistic(s) => {
+                let Some((nth, _)) = s.mode else {
+                    return Err(a.err(name_col, "statistic: no --mode specified"));
+                };
+                let mode = if nth {
+                    if let Some((_, col)) = s.probability {
+                        return Err(a.err(col, "--probability can only be used in random mode"));
+                    }
+                    let Some((every, _)) = s.every else {
+                        return Err(a.err(name_col, "statistic: --every is required in nth mode"));
+                    };
+                    let packet = s.packet.unwrap_or(0);
+                    if packet > every - 1 {
+                        return Err(a.err(
+                            name_col,
+                            format!("the --packet p must be 0 <= p <= n-1 (here n = {every})"),
+                        ));
+                    }
+                    StatisticMode::Nth { every, packet }
+                } else {
+                    if let Some((_, col)) = s.every {
+                        return Err(a.err(col, "--every can only be used in nth mode"));
+                    }
+                    if s.packet.is_some() {
+                        return Err(a.err(name_col, "--packet can only be used in nth mode"));
+                    }
+                    let Some((p, _)) = s.probability else {
+                        return Err(a.err(
+                            name_col,
+                            "statistic: --probability is required in random mode",
+                        ));
+                    };
+                    StatisticMode::Random {
+                        probability: ProbabilityText { kernel_value: p },
+                    }
+                };
+                Match::Statistic(StatisticMatch {
+                    negated: s.negated,
+                    mode,
+                })
+            }
+            Pending::Recent(r) => {
+                let Some(command) = r.command else {
+                    return Err(a.err(
+                        name_col,
+                        "recent: you must specify one of `--set`, `--rcheck`, `--update` or `--remove`",
+                    ));
+                };
+                Match::Recent(RecentMatch {
+                    negated: r.negated,
+                    command,
+                    name: r.name.unwrap_or_else(|| "DEFAULT".to_string()),
+                    rdest: r.rdest.unwrap_or(false),
+                    seconds: r.seconds.filter(|&s| s != 0),
+                    reap: r.reap,
+                    hitcount: r.hitcount.filter(|&h| h != 0),
+                    rttl: r.rttl,
+                    mask: r.mask.filter(|m| *m != std::net::Ipv4Addr::BROADCAST),
+                })
+            }
+            Pending::Limit(l) => {
+                // libxt_limit defaults: 3/hour, burst 5.
+                let avg = l.avg.unwrap_or(10000 * 3600 / 3);
+                let (rate, per) = limit_canonical(avg);
+                Match::Limit(LimitMatch {
+                    rate,
+                    per,
+                    burst: l.burst.unwrap_or(5),
+                })
+            }
+            Pending::IpRange(m) => {
+                if m.src.is_none() && m.dst.is_none() {
+                    return Err(a.err(
+                        name_col,
+                        "iprange match: you must specify `--src-range` or `--dst-range`",
+                    ));
+                }
+                Match::IpRange(m)
+            }
+            Pending::Physdev(m) => {
+                if m == PhysdevMatch::default() {
+                    return Err(a.err(name_col, "PHYSDEV: no physdev option specified"));
+                }
+                Match::Physdev(m)
+            }
+            Pending::Mac(m) => Match::Mac(
+                m.ok_or_else(|| a.err(name_col, "mac match: `--mac-source` is required"))?,
+            ),
+            Pending::Owner(m) => Match::Owner(m),
+            Pending::PktType(m) => Match::PktType(
+                m.ok_or_else(|| a.err(name_col, "pkttype match: `--pkt-type` is required"))?,
+            ),
+            Pending::Unknown { name, args } => Match::Unknown { name, args },
+        })
+    }
+}
+
+pub(crate) fn neg<T>(inv: Option<u32>, value: T) -> Neg<T> {
+    Neg {
+        negated: inv.is_some(),
+        value,
+    }
+}
+
+/// Error when an option that may appear once appears again.
+pub(crate) fn once(a: &Args, opt: &Token, seen: bool) -> Result<(), ParseError> {
+    if seen {
+        Err(a.err_at(
+            opt,
+            format!("option `{}` may only be given once", opt.as_str()),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Error when `!` precedes an option that cannot be inverted.
+pub(crate) fn no_inv(a: &Args, inv: Option<u32>, opt: &Token) -> Result<(), ParseError> {
+    match inv {
+        Some(col) => Err(a.err(
+            col,
+            format!("option `{}` cannot be inverted", opt.as_str()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A port range covering every port matches everything; iptables-save omits it
+/// (tcp_save prints only when `spts != 0:65535`).
+fn drop_full_range(r: &mut Option<Neg<PortRange>>) {
+    if let Some(n) = r {
+        if !n.negated && n.value.lo == 0 && n.value.hi == 65535 {
+            *r = None;
+        }
+    }
+}
+
+fn port_range(a: &Args, v: &Token, proto: &str) -> Result<PortRange, ParseError> {
+    parse_port_range(v.as_str(), proto).map_err(|e| a.err_at(v, e))
+}
+
+/// conntrack's `port[:port]` (XTTYPE_PORTRC): numbers or service names.
+fn ct_port_range(a: &Args, v: &Token) -> Result<PortRange, ParseError> {
+    let s = v.as_str();
+    let one = |p: &str| -> Result<u16, ParseError> {
+        parse_uint(p, 0, 65535)
+            .map(|x| x as u16)
+            .or_else(|| netdb::service_port(p, "tcp"))
+            .or_else(|| netdb::service_port(p, "udp"))
+            .ok_or_else(|| a.err_at(v, format!("invalid port/service `{p}` specified")))
+    };
+    match s.split_once(':') {
+        None => {
+            let p = one(s)?;
+            Ok(PortRange::single(p))
+        }
+        Some((l, h)) => {
+            let (lo, hi) = (one(l)?, one(h)?);
+            if lo > hi {
+                return Err(a.err_at(v, format!("invalid portrange `{s}` (min > max)")));
+            }
+            Ok(PortRange { lo, hi })
+        }
+    }
+}
+
+/// `-p` / `--ctproto` value: number 0-255 or name, lower-cased like iptables does.
+pub(crate) fn protocol(a: &Args, v: &Token) -> Result<Protocol, ParseError> {
+    let s = v.as_str();
+    let num = match parse_uint(s, 0, 255) {
+        Some(n) => n as u8,
+        None => {
+            let lower = s.to_ascii_lowercase();
+            netdb::protocol_by_name(&lower).ok_or_else(|| {
+                a.err_at(v, format!("unknown protocol `{s}` specified"))
+            })?
+        }
+    };
+    Ok(Protocol::from_number(num))
+}
+
+/// An interface name (`-i`, `-o`, `--physdev-in`...): at most 15 characters.
+pub(crate) fn iface(a: &Args, v: &Token) -> Result<IfaceName, ParseError> {
+    let s = v.as_str();
+    if s.len() > 15 {
+        return Err(a.err_at(
+            v,
+            format!("interface name `{s}` must be shorter than IFNAMSIZ (15 characters at most)"),
+        ));
+    }
+    Ok(match s.strip_suffix('+') {
+        Some(p) => IfaceName {
+            name: p.to_string(),
+            wildcard: true,
+        },
+        None => IfaceName {
+            name: s.to_string(),
+            wildcard: false,
+        },
+    })
+}
+
+const TCP_FLAG_NAMES: &[(&str, u8)] = &[
+    ("FIN", 0x01),
+    ("SYN", 0x02),
+    ("RST", 0x04),
+    ("PSH", 0x08),
+    ("ACK", 0x10),
+    ("URG", 0x20),
+    ("ALL", 0x3F),
+    ("NONE", 0),
+];
+
+fn tcp_flag_list(a: &Args, v: &Token) -> Result<u8, ParseError> {
+    let mut bits = 0u8;
+    for f in v.as_str().split(',').filter(|f| !f.is_empty()) {
+        let (_, b) = TCP_FLAG_NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(f))
+            .ok_or_else(|| {
+                a.err_at(
+                    v,
+                    format!("unknown TCP flag `{f}`; expected FIN, SYN, RST, PSH, ACK, URG, ALL or NONE"),
+                )
+            })?;
+        bits |= b;
+    }
+    Ok(bits)
+}
+
+/// libipt_icmp's type table: (name, type, code_min, code_max).
+pub(crate) const ICMP_TYPES: &[(&str, u8, u8, u8)] = &[
+    ("any", 0xFF, 0, 0xFF),
+    ("echo-reply", 0, 0, 0xFF),
+    ("pong", 0, 0, 0xFF),
+    ("destination-unreachable", 3, 0, 0xFF),
+    ("network-unreachable", 3, 0, 0),
+    ("host-unreachable", 3, 1, 1),
+    ("protocol-unreachable", 3, 2, 2),
+    ("port-unreachable", 3, 3, 3),
+    ("fragmentation-needed", 3, 4, 4),
+    ("source-route-failed", 3, 5, 5),
+    ("network-unknown", 3, 6, 6),
+    ("host-unknown", 3, 7, 7),
+    ("network-prohibited", 3, 9, 9),
+    ("host-prohibited", 3, 10, 10),
+    ("TOS-network-unreachable", 3, 11, 11),
+    ("TOS-host-unreachable", 3, 12, 12),
+    ("communication-prohibited", 3, 13, 13),
+    ("host-precedence-violation", 3, 14, 14),
+    ("precedence-cutoff", 3, 15, 15),
+    ("source-quench", 4, 0, 0xFF),
+    ("redirect", 5, 0, 0xFF),
+    ("network-redirect", 5, 0, 0),
+    ("host-redirect", 5, 1, 1),
+    ("TOS-network-redirect", 5, 2, 2),
+    ("TOS-host-redirect", 5, 3, 3),
+    ("echo-request", 8, 0, 0xFF),
+    ("ping", 8, 0, 0xFF),
+    ("router-advertisement", 9, 0, 0xFF),
+    ("router-solicitation", 10, 0, 0xFF),
+    ("time-exceeded", 11, 0, 0xFF),
+    ("ttl-exceeded", 11, 0, 0xFF),
+    ("ttl-zero-during-transit", 11, 0, 0),
+    ("ttl-zero-during-reassembly", 11, 1, 1),
+    ("parameter-problem", 12, 0, 0xFF),
+    ("ip-header-bad", 12, 0, 0),
+    ("required-option-missing", 12, 1, 1),
+    ("timestamp-request", 13, 0, 0xFF),
+    ("timestamp-reply", 14, 0, 0xFF),
+    ("address-mask-request", 17, 0, 0xFF),
+    ("address-mask-reply", 18, 0, 0xFF),
+];
+
+fn icmp_type(a: &Args, v: &Token) -> Result<IcmpType, ParseError> {
+    let s = v.as_str();
+    let mk = |ty: u8, lo: u8, hi: u8| {
+        if ty == 0xFF {
+            // icmp_save prints any type 0xFF as `any`; the kernel matches every type.
+            IcmpType::Any
+        } else if lo == 0 && hi == 0xFF {
+            IcmpType::Type { ty, code: None }
+        } else {
+            IcmpType::Type { ty, code: Some(lo) }
+        }
+    };
+    // Names match by case-insensitive prefix, like strncasecmp(name, arg, strlen(arg)).
+    let mut found: Option<&(&str, u8, u8, u8)> = None;
+    for e in ICMP_TYPES {
+        if e.0.len() >= s.len() && e.0[..s.len()].eq_ignore_ascii_case(s) && !s.is_empty() {
+            if let Some(prev) = found {
+                return Err(a.err_at(
+                    v,
+                    format!("ambiguous ICMP type `{s}`: `{}` or `{}`?", prev.0, e.0),
+                ));
+            }
+            found = Some(e);
+        }
+    }
+    if let Some(&(_, ty, lo, hi)) = found {
+        return Ok(mk(ty, lo, hi));
+    }
+    let bad = || a.err_at(v, format!("invalid ICMP type `{s}`; expected a name or type[/code]"));
+    match s.split_once('/') {
+        None => {
+            let ty = parse_uint(s, 0, 255).ok_or_else(bad)? as u8;
+            Ok(mk(ty, 0, 0xFF))
+        }
+        Some((t, c)) => {
+            let ty = parse_uint(t, 0, 255).ok_or_else(bad)? as u8;
+            let code = parse_uint(c, 0, 255).ok_or_else(bad)? as u8;
+            Ok(mk(ty, code, code))
+        }
+    }
+}
+
+fn multiport_list(a: &Args, v: &Token, proto: &str) -> Result<Vec<PortRange>, ParseError> {
+    let mut out = Vec::new();
+    let mut slots = 0;
+    for part in v.as_str().split(',') {
+        let (lo, hi) = match part.split_once(':') {
+            Some((l, h)) => {
+                let lo = parse_port(l, proto).map_err(|e| a.err_at(v, e))?;
+                let hi = parse_port(h, proto).map_err(|e| a.err_at(v, e))?;
+                if lo >= hi {
+                    return Err(a.err_at(v, format!("invalid portrange `{part}` specified")));
+                }
+                slots += 2;
+                (lo, hi)
+            }
+            None => {
+                let p = parse_port(part, proto).map_err(|e| a.err_at(v, e))?;
+                slots += 1;
+                (p, p)
+            }
+        };
+        if slots > 15 {
+            return Err(a.err_at(v, "too many ports specified (at most 15, a range counts as 2)"));
+        }
+        out.push(PortRange { lo, hi });
+    }
+    Ok(out)
+}
+
+pub(crate) const ADDR_TYPE_NAMES: &[(&str, AddrType)] = &[
+    ("UNSPEC", AddrType::Unspec),
+    ("UNICAST", AddrType::Unicast),
+    ("LOCAL", AddrType::Local),
+    ("BROADCAST", AddrType::Broadcast),
+    ("ANYCAST", AddrType::Anycast),
+    ("MULTICAST", AddrType::Multicast),
+    ("BLACKHOLE", AddrType::Blackhole),
+    ("UNREACHABLE", AddrType::Unreachable),
+    ("PROHIBIT", AddrType::Prohibit),
+    ("THROW", AddrType::Throw),
+    ("NAT", AddrType::Nat),
+    ("XRESOLVE", AddrType::Xresolve),
+];
+
+/// A comma list of address types, kept in the kernel's bit order (how iptables-save
+/// prints them) without duplicates.
+fn addr_types(a: &Args, v: &Token) -> Result<Vec<AddrType>, ParseError> {
+    let mut bits = 0u32;
+    for part in v.as_str().split(',') {
+        let i = ADDR_TYPE_NAMES
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(part))
+            .ok_or_else(|| {
+                a.err_at(v, format!("addrtype: invalid address type `{part}`"))
+            })?;
+        bits |= 1 << i;
+    }
+    Ok(ADDR_TYPE_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, (_, t))| *t)
+        .collect())
+}
+
+/// The print order of conntrack states (libxt_conntrack's print_state).
+pub(crate) const CT_STATE_ORDER: &[(&str, CtState)] = &[
+    ("INVALID", CtState::Invalid),
+    ("NEW", CtState::New),
+    ("RELATED", CtState::Related),
+    ("ESTABLISHED", CtState::Established),
+    ("UNTRACKED", CtState::Untracked),
+    ("SNAT", CtState::Snat),
+    ("DNAT", CtState::Dnat),
+];
+
+fn ct_states(a: &Args, v: &Token, allow_nat: bool) -> Result<Vec<CtState>, ParseError> {
+    let mut bits = 0u32;
+    for part in v.as_str().split(',') {
+        let i = CT_STATE_ORDER
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(part))
+            .filter(|&i| allow_nat || i < 5)
+            .ok_or_else(|| {
+                a.err_at(
+                    v,
+                    if allow_nat {
+                        format!("bad ctstate `{part}`; expected INVALID, NEW, RELATED, ESTABLISHED, UNTRACKED, SNAT or DNAT")
+                    } else {
+                        format!("bad state `{part}`; expected INVALID, NEW, RELATED, ESTABLISHED or UNTRACKED")
+                    },
+                )
+            })?;
+        bits |= 1 << i;
+    }
+    Ok(CT_STATE_ORDER
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, (_, s))| *s)
+        .collect())
+}
+
+pub(crate) const CT_STATUS_ORDER: &[(&str, CtStatus)] = &[
+    ("EXPECTED", CtStatus::Expected),
+    ("SEEN_REPLY", CtStatus::SeenReply),
+    ("ASSURED", CtStatus::Assured),
+    ("CONFIRMED", CtStatus::Confirmed),
+];
+
+fn ct_statuses(a: &Args, v: &Token) -> Result<Vec<CtStatus>, ParseError> {
+    let mut bits = 0u32;
+    for part in v.as_str().split(',') {
+        if part.eq_ignore_ascii_case("NONE") {
+            continue;
+        }
+        let i = CT_STATUS_ORDER
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(part))
+            .ok_or_else(|| {
+                a.err_at(
+                    v,
+                    format!("bad ctstatus `{part}`; expected NONE, EXPECTED, SEEN_REPLY, ASSURED or CONFIRMED"),
+                )
+            })?;
+        bits |= 1 << i;
+    }
+    Ok(CT_STATUS_ORDER
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, (_, s))| *s)
+        .collect())
+}
+
+/// libxt_limit's parse_rate: `N[/second|/minute|/hour|/day]` (unit by prefix) into the
+/// kernel's average period in 1/10000 s.
+fn limit_rate(a: &Args, v: &Token) -> Result<u32, ParseError> {
+    let s = v.as_str();
+    let bad = || {
+        a.err_at(
+            v,
+            format!("bad rate `{s}`; expected N/second, N/minute, N/hour or N/day"),
+        )
+    };
+    let (num, mult) = match s.split_once('/') {
+        None => (s, 1u64),
+        Some((n, unit)) => {
+            if unit.is_empty() {
+                return Err(bad());
+            }
+            let is = |full: &str| full.len() >= unit.len() && full[..unit.len()].eq_ignore_ascii_case(unit);
+            let mult = if is("second") {
+                1
+            } else if is("minute") {
+                60
+            } else if is("hour") {
+                3600
+            } else if is("day") {
+                86400
+            } else {
+                return Err(bad());
+            };
+            (n, mult)
+        }
+    };
+    // atoi: leading decimal digits.
+    let digits: String = num.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let r: u64 = digits.parse().ok().filter(|&r| r != 0).ok_or_else(bad)?;
+    let avg = 10000 * mult / r;
+    if avg == 0 {
+        return Err(a.err_at(v, format!("rate too fast `{s}`")));
+    }
+    Ok(avg as u32)
+}
+
+/// libxt_limit's print_rate: the unit and count iptables-save prints for a period.
+pub(crate) fn limit_canonical(period: u32) -> (u32, RateUnit) {
+    const RATES: [(RateUnit, u32); 4] = [
+        (RateUnit::Day, 10000 * 86400),
+        (RateUnit::Hour, 10000 * 3600),
+        (RateUnit::Minute, 10000 * 60),
+        (RateUnit::Second, 10000),
+    ];
+    let mut i = 1;
+    while i < RATES.len() {
+        let mult = RATES[i].1;
+        if period > mult || mult / period < mult % period {
+            break;
+        }
+        i += 1;
+    }
+    (RATES[i - 1].1 / period, RATES[i - 1].0)
+}
+
+/// owner's `id[-id]`; names only for root (there is no passwd database here).
+fn id_range(a: &Args, v: &Token, uid: bool) -> Result<(u32, u32), ParseError> {
+    let s = v.as_str();
+    let one = |p: &str| -> Result<u32, ParseError> {
+        if p == "root" {
+            return Ok(0);
+        }
+        parse_u32(p).ok_or_else(|| {
+            a.err_at(
+                v,
+                format!(
+                    "invalid {} `{p}`; expected a number (names other than root cannot be resolved)",
+                    if uid { "UID" } else { "GID" }
+                ),
+            )
+        })
+    };
+    match s.split_once('-') {
+        Some((l, h)) => Ok((one(l)?, one(h)?)),
+        None => {
+            let x = one(s)?;
+            Ok((x, x))
+        }
+    }
+}

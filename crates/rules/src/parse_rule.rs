@@ -1,0 +1,384 @@
+//! Parsing one rule's arguments (`-A CHAIN -s .. -p tcp -m tcp --dport 80 -j ACCEPT`):
+//! the generic options of iptables' do_parse (`-s -d -i -o -p -f -m -j -g -c`), then
+//! dispatch of the other options to the loaded match modules and the target, including
+//! the implicit protocol match iptables loads for `-p tcp --dport 80`.
+
+use crate::args::Args;
+use crate::error::ParseError;
+use crate::lex::Token;
+use crate::model::*;
+use crate::parse_match::{iface, neg, protocol, Pending};
+use crate::parse_target::{lookup, PendingTarget, TargetKind};
+use crate::values::parse_ipv4_net;
+
+/// How strictly unknown match modules and targets are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Unknown modules/targets are errors (as iptables-restore without the extension).
+    Strict,
+    /// Unknown modules/targets are kept verbatim, with a warning.
+    Lenient,
+}
+
+/// A parsed rule plus what the file-level parser needs to check it.
+#[derive(Debug)]
+pub struct ParsedRule {
+    pub chain: String,
+    /// Column of the chain name after `-A`.
+    pub chain_col: u32,
+    pub rule: Rule,
+    /// Column of the chain name after `-j`/`-g` when the target is a jump or goto.
+    pub jump_col: u32,
+    /// Lenient mode: what was kept verbatim.
+    pub warnings: Vec<ParseError>,
+}
+
+enum LastUnknown {
+    None,
+    Match(usize),
+    Target,
+}
+
+/// Parse a rule's arguments. `-A CHAIN` must be among them.
+pub fn parse_rule_args(
+    toks: &[Token],
+    file: &str,
+    line: u32,
+    end_col: u32,
+    mode: Mode,
+) -> Result<ParsedRule, ParseError> {
+    let mut a = Args::new(toks, file, line, end_col);
+    let mut rule = Rule {
+        counters: None,
+        src: None,
+        dst: None,
+        in_iface: None,
+        out_iface: None,
+        proto: None,
+        fragment: None,
+        matches: Vec::new(),
+        target: None,
+        pos: Pos {
+            line,
+            col: toks.first().map_or(1, |t| t.col),
+        },
+    };
+    let mut chain: Option<(String, u32)> = None;
+    let mut matches: Vec<(Pending, u32)> = Vec::new();
+    let mut target: Option<(PendingTarget, u32)> = None;
+    let mut jump_col = 0;
+    let mut last_unknown = LastUnknown::None;
+    let mut warnings = Vec::new();
+    let mut inv: Option<u32> = None;
+    // `-p all` sets no protocol but still counts as given.
+    let mut proto_given = false;
+
+    while let Some(t) = a.next() {
+        let s = t.as_str();
+        if s == "!" {
+            if inv.is_some() {
+                return Err(a.err_at(t, "multiple `!` flags not allowed"));
+            }
+            inv = Some(t.col);
+            continue;
+        }
+        let this_inv = inv.take();
+        let no_inv = |a: &Args| -> Result<(), ParseError> {
+            match this_inv {
+                Some(c) => Err(a.err(c, format!("cannot have `!` before `{s}`"))),
+                None => Ok(()),
+            }
+        };
+        match s {
+            "-A" | "--append" => {
+                no_inv(&a)?;
+                if chain.is_some() {
+                    return Err(a.err_at(t, "only one command (`-A`) allowed in a rule"));
+                }
+                let v = a.value(t)?;
+                chain = Some((chain_name(&a, v)?, v.col));
+            }
+            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+                let is_src = matches!(s, "-s" | "--source" | "--src");
+                let slot = if is_src { &mut rule.src } else { &mut rule.dst };
+                if slot.is_some() {
+                    return Err(a.err_at(
+                        t,
+                        format!("multiple `-{}` flags not allowed", if is_src { 's' } else { 'd' }),
+                    ));
+                }
+                let v = a.value(t)?;
+                if v.as_str().contains(',') {
+                    return Err(a.err_at(
+                        v,
+                        "several comma-separated addresses are not supported; write one rule per address",
+                    ));
+                }
+                let net = parse_ipv4_net(v.as_str()).map_err(|e| a.err_at(v, e))?;
+                // save_ipv4_addr prints nothing for 0.0.0.0/0 unless it is negated.
+                if net.prefix_len() != 0 || this_inv.is_some() {
+                    *slot = Some(neg(this_inv, net));
+                } else {
+                    *slot = None;
+                }
+            }
+            "-i" | "--in-interface" | "-o" | "--out-interface" => {
+                let is_in = matches!(s, "-i" | "--in-interface");
+                let slot = if is_in {
+                    &mut rule.in_iface
+                } else {
+                    &mut rule.out_iface
+                };
+                if slot.is_some() {
+                    return Err(a.err_at(
+                        t,
+                        format!("multiple `-{}` flags not allowed", if is_in { 'i' } else { 'o' }),
+                    ));
+                }
+                let v = a.value(t)?;
+                let name = iface(&a, v)?;
+                // A bare `+` matches every interface; iptables-nft adds no check for it
+                // (not even a negated one) and iptables-save prints nothing.
+                *slot = if name.wildcard && name.name.is_empty() {
+                    None
+                } else {
+                    Some(neg(this_inv, name))
+                };
+            }
+            "-p" | "--protocol" => {
+                if proto_given {
+                    return Err(a.err_at(t, "multiple `-p` flags not allowed"));
+                }
+                proto_given = true;
+                let v = a.value(t)?;
+                let p = protocol(&a, v)?;
+                if p == Protocol::All {
+                    if let Some(c) = this_inv {
+                        return Err(a.err(c, "rule would never match protocol (`! -p all`)"));
+                    }
+                    rule.proto = None;
+                } else {
+                    rule.proto = Some(neg(this_inv, p));
+                }
+            }
+            "-f" | "--fragment" => {
+                if rule.fragment.is_some() {
+                    return Err(a.err_at(t, "multiple `-f` flags not allowed"));
+                }
+                rule.fragment = Some(neg(this_inv, ()));
+            }
+            "-m" | "--match" => {
+                no_inv(&a)?;
+                let v = a.value(t)?;
+                let name = v.as_str();
+                match Pending::new(name) {
+                    Some(p) => matches.push((p, v.col)),
+                    None => {
+                        if name.is_empty() || name.starts_with('-') {
+                            return Err(a.err_at(v, "expected a match module name after `-m`"));
+                        }
+                        match mode {
+                            Mode::Strict => {
+                                return Err(a.err_at(v, format!("unknown match `{name}`")))
+                            }
+                            Mode::Lenient => {
+                                warnings.push(a.err_at(
+                                    v,
+                                    format!("unknown match `{name}` kept verbatim"),
+                                ));
+                                last_unknown = LastUnknown::Match(matches.len());
+                                matches.push((
+                                    Pending::Unknown {
+                                        name: name.to_string(),
+                                        args: Vec::new(),
+                                    },
+                                    v.col,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            "-j" | "--jump" | "-g" | "--goto" => {
+                no_inv(&a)?;
+                if target.is_some() {
+                    return Err(a.err_at(t, "only one target (`-j` or `-g`) allowed in a rule"));
+                }
+                let v = a.value(t)?;
+                let name = v.as_str();
+                if name.is_empty() || name.starts_with('-') {
+                    return Err(a.err_at(v, format!("expected a target or chain name after `{s}`")));
+                }
+                let goto = matches!(s, "-g" | "--goto");
+                let pending = if goto {
+                    jump_col = v.col;
+                    PendingTarget::Plain(Target::Goto(chain_name(&a, v)?))
+                } else {
+                    match lookup(name) {
+                        TargetKind::Known(p) => p,
+                        TargetKind::Chain => {
+                            jump_col = v.col;
+                            PendingTarget::Plain(Target::Jump(chain_name(&a, v)?))
+                        }
+                        TargetKind::Unsupported => match mode {
+                            Mode::Strict => {
+                                return Err(a.err_at(v, format!("unsupported target `{name}`")))
+                            }
+                            Mode::Lenient => {
+                                warnings.push(a.err_at(
+                                    v,
+                                    format!("unsupported target `{name}` kept verbatim"),
+                                ));
+                                last_unknown = LastUnknown::Target;
+                                PendingTarget::Unknown {
+                                    name: name.to_string(),
+                                    args: Vec::new(),
+                                }
+                            }
+                        },
+                    }
+                };
+                target = Some((pending, v.col));
+            }
+            "-c" | "--set-counters" => {
+                no_inv(&a)?;
+                let p = a.value(t)?;
+                let b = a.value(t)?;
+                let num = |x: &Token| {
+                    x.as_str().parse::<u64>().map_err(|_| {
+                        a.err_at(x, format!("bad counter value `{}`; expected a number", x.as_str()))
+                    })
+                };
+                rule.counters = Some(Counters {
+                    packets: num(p)?,
+                    bytes: num(b)?,
+                });
+            }
+            _ if s.starts_with('-') && s.len() > 1 => {
+                let proto = rule.proto.as_ref();
+                let mut handled = false;
+                for (m, _) in matches.iter_mut().rev() {
+                    if matches!(m, Pending::Unknown { .. }) {
+                        continue;
+                    }
+                    if m.parse_opt(t, this_inv, &mut a, proto)? {
+                        handled = true;
+                        break;
+                    }
+                }
+                if !handled {
+                    if let Some((tg, _)) = target.as_mut() {
+                        if !tg.takes_unknown() {
+                            handled = tg.parse_opt(t, this_inv, &mut a, proto)?;
+                        }
+                    }
+                }
+                if !handled {
+                    // iptables loads the protocol's match module when an option is
+                    // unknown (`-p tcp --dport 80` saves as `-p tcp -m tcp --dport 80`).
+                    if let Some(p) = proto.filter(|p| !p.negated) {
+                        let pname = match p.value {
+                            Protocol::Tcp => Some("tcp"),
+                            Protocol::Udp => Some("udp"),
+                            Protocol::Icmp => Some("icmp"),
+                            _ => None,
+                        };
+                        if let Some(mut m) = pname.and_then(Pending::new) {
+                            let loaded = matches.iter().any(|(x, _)| x.name() == m.name());
+                            if !loaded && m.has_option(s) {
+                                m.parse_opt(t, this_inv, &mut a, proto)?;
+                                matches.push((m, t.col));
+                                handled = true;
+                            }
+                        }
+                    }
+                }
+                if !handled {
+                    match last_unknown {
+                        LastUnknown::Match(i) => {
+                            handled = matches[i].0.parse_opt(t, this_inv, &mut a, proto)?
+                        }
+                        LastUnknown::Target => {
+                            if let Some((tg, _)) = target.as_mut() {
+                                handled = tg.parse_opt(t, this_inv, &mut a, proto)?;
+                            }
+                        }
+                        LastUnknown::None => {}
+                    }
+                }
+                if !handled {
+                    return Err(a.err_at(t, unknown_option_message(s, &rule, &matches)));
+                }
+            }
+            _ => {
+                return Err(a.err_at(
+                    t,
+                    format!("unexpected argument `{s}`; expected an option"),
+                ));
+            }
+        }
+    }
+    if let Some(c) = inv {
+        return Err(a.err(c, "`!` at the end of the rule; expected an option after it"));
+    }
+    let Some((chain, chain_col)) = chain else {
+        return Err(a.err(
+            toks.first().map_or(1, |t| t.col),
+            "expected `-A CHAIN` in the rule",
+        ));
+    };
+    let proto = rule.proto.clone();
+    rule.matches.reserve(matches.len());
+    for (m, col) in matches {
+        rule.matches.push(m.finish(&a, col, proto.as_ref())?);
+    }
+    if let Some((t, col)) = target {
+        rule.target = Some(t.finish(&a, col, proto.as_ref())?);
+    }
+    Ok(ParsedRule {
+        chain,
+        chain_col,
+        rule,
+        jump_col,
+        warnings,
+    })
+}
+
+fn unknown_option_message(opt: &str, rule: &Rule, matches: &[(Pending, u32)]) -> String {
+    let hint = match opt {
+        "--dport" | "--sport" | "--destination-port" | "--source-port"
+            if rule.proto.is_none() =>
+        {
+            " (port options need `-p tcp` or `-p udp` first)"
+        }
+        "--icmp-type" if rule.proto.is_none() => " (needs `-p icmp` first)",
+        _ => "",
+    };
+    let _ = matches;
+    format!("unknown option `{opt}`{hint}")
+}
+
+/// A chain name as `-A`, `-j`, `-g` and `:CHAIN` take it (iptables' assert_valid_chain_name:
+/// under 29 characters, no blanks, not starting with `-` or `!`).
+pub(crate) fn chain_name(a: &Args, v: &Token) -> Result<String, ParseError> {
+    let s = v.as_str();
+    if s.is_empty() {
+        return Err(a.err_at(v, "empty chain name"));
+    }
+    if s.len() > 28 {
+        return Err(a.err_at(
+            v,
+            format!("chain name `{s}` too long (must be under 29 chars)"),
+        ));
+    }
+    if s.starts_with('-') || s.starts_with('!') {
+        return Err(a.err_at(
+            v,
+            format!("chain name not allowed to start with `{}`", &s[..1]),
+        ));
+    }
+    if s.chars().any(|c| c.is_whitespace()) {
+        return Err(a.err_at(v, format!("invalid chain name `{s}`")));
+    }
+    Ok(s.to_string())
+}

@@ -1,0 +1,648 @@
+//! Parsing `-j TARGET` and its options, following iptables 1.8.9's target extensions
+//! (extensions/libxt_*.c, libipt_*.c): accepted spellings, defaults, and checks.
+
+use crate::args::Args;
+use crate::error::ParseError;
+use crate::lex::Token;
+use crate::model::*;
+use crate::parse_match::{no_inv, once};
+use crate::values::*;
+use std::net::Ipv4Addr;
+
+/// Target extensions iptables ships (a `-j` with one of these names is a target, never a
+/// chain; a chain may not be called like one). Those the model does not know are
+/// refused by the strict parser and kept verbatim by the lenient one.
+pub const EXTENSION_TARGETS: &[&str] = &[
+    "ACCEPT",
+    "DROP",
+    "RETURN",
+    "QUEUE",
+    "AUDIT",
+    "CHECKSUM",
+    "CLASSIFY",
+    "CLUSTERIP",
+    "CONNMARK",
+    "CONNSECMARK",
+    "CT",
+    "DNAT",
+    "DNPT",
+    "DSCP",
+    "ECN",
+    "HL",
+    "HMARK",
+    "IDLETIMER",
+    "LED",
+    "LOG",
+    "MARK",
+    "MASQUERADE",
+    "NETMAP",
+    "NFLOG",
+    "NFQUEUE",
+    "NOTRACK",
+    "RATEEST",
+    "REDIRECT",
+    "REJECT",
+    "SECMARK",
+    "SET",
+    "SNAT",
+    "SNPT",
+    "SYNPROXY",
+    "TCPMSS",
+    "TCPOPTSTRIP",
+    "TEE",
+    "TOS",
+    "TPROXY",
+    "TRACE",
+    "TTL",
+    "ULOG",
+];
+
+/// A target being built while its options are read.
+#[derive(Debug)]
+pub enum PendingTarget {
+    /// ACCEPT, DROP, RETURN, NOTRACK, TRACE, jumps and gotos: no options.
+    Plain(Target),
+    Reject(Option<RejectWith>),
+    Log(LogOptions, bool),
+    Nflog(NflogOptions),
+    Mark(Option<MarkAction>),
+    Connmark(ConnmarkBuild),
+    Dnat(Option<NatRange>, NatFlags),
+    Snat(Option<NatRange>, NatFlags),
+    Masquerade(Option<PortRange>, NatFlags),
+    Redirect(Option<PortRange>, NatFlags),
+    Ct(bool),
+    Checksum(bool),
+    TcpMss(Option<TcpMssAction>),
+    Unknown { name: String, args: Vec<String> },
+}
+
+#[derive(Debug, Default)]
+pub struct ConnmarkBuild {
+    /// 0 = none, 1 = set, 2 = save, 3 = restore
+    mode: u8,
+    ctmark: u32,
+    ctmask: Option<u32>,
+    nfmask: Option<u32>,
+}
+
+/// What `-j NAME` is.
+pub enum TargetKind {
+    Known(PendingTarget),
+    /// A target extension the model does not support.
+    Unsupported,
+    /// Not a target: a jump to a chain.
+    Chain,
+}
+
+pub fn lookup(name: &str) -> TargetKind {
+    let p = match name {
+        "ACCEPT" => PendingTarget::Plain(Target::Accept),
+        "DROP" => PendingTarget::Plain(Target::Drop),
+        "RETURN" => PendingTarget::Plain(Target::Return),
+        "NOTRACK" => PendingTarget::Plain(Target::Notrack { ct_syntax: false }),
+        "TRACE" => PendingTarget::Plain(Target::Trace),
+        "REJECT" => PendingTarget::Reject(None),
+        "LOG" => PendingTarget::Log(LogOptions::default(), false),
+        "NFLOG" => PendingTarget::Nflog(NflogOptions::default()),
+        "MARK" => PendingTarget::Mark(None),
+        "CONNMARK" => PendingTarget::Connmark(ConnmarkBuild::default()),
+        "DNAT" => PendingTarget::Dnat(None, NatFlags::default()),
+        "SNAT" => PendingTarget::Snat(None, NatFlags::default()),
+        "MASQUERADE" => PendingTarget::Masquerade(None, NatFlags::default()),
+        "REDIRECT" => PendingTarget::Redirect(None, NatFlags::default()),
+        "CT" => PendingTarget::Ct(false),
+        "CHECKSUM" => PendingTarget::Checksum(false),
+        "TCPMSS" => PendingTarget::TcpMss(None),
+        _ => {
+            return if EXTENSION_TARGETS.contains(&name) {
+                TargetKind::Unsupported
+            } else {
+                TargetKind::Chain
+            }
+        }
+    };
+    TargetKind::Known(p)
+}
+
+/// `--reject-with` names and aliases (libipt_REJECT's reject_table).
+pub(crate) const REJECT_NAMES: &[(&str, &str, RejectWith)] = &[
+    (
+        "icmp-net-unreachable",
+        "net-unreach",
+        RejectWith::IcmpNetUnreachable,
+    ),
+    (
+        "icmp-host-unreachable",
+        "host-unreach",
+        RejectWith::IcmpHostUnreachable,
+    ),
+    (
+        "icmp-proto-unreachable",
+        "proto-unreach",
+        RejectWith::IcmpProtoUnreachable,
+    ),
+    (
+        "icmp-port-unreachable",
+        "port-unreach",
+        RejectWith::IcmpPortUnreachable,
+    ),
+    (
+        "icmp-net-prohibited",
+        "net-prohib",
+        RejectWith::IcmpNetProhibited,
+    ),
+    (
+        "icmp-host-prohibited",
+        "host-prohib",
+        RejectWith::IcmpHostProhibited,
+    ),
+    ("tcp-reset", "tcp-rst", RejectWith::TcpReset),
+    (
+        "icmp-admin-prohibited",
+        "admin-prohib",
+        RejectWith::IcmpAdminProhibited,
+    ),
+];
+
+const LOG_LEVELS: &[(&str, u8)] = &[
+    ("alert", 1),
+    ("crit", 2),
+    ("debug", 7),
+    ("emerg", 0),
+    ("error", 3),
+    ("info", 6),
+    ("notice", 5),
+    ("panic", 0),
+    ("warning", 4),
+];
+
+fn ports_ok(proto: Option<&Neg<Protocol>>) -> bool {
+    matches!(proto, Some(p) if !p.negated && matches!(p.value.number(), 1 | 6 | 17 | 33 | 132))
+}
+
+impl PendingTarget {
+    pub fn parse_opt(
+        &mut self,
+        opt: &Token,
+        inv: Option<u32>,
+        a: &mut Args,
+        proto: Option<&Neg<Protocol>>,
+    ) -> Result<bool, ParseError> {
+        let o = opt.as_str();
+        if !matches!(self, PendingTarget::Unknown { .. }) && !self.has_option(o) {
+            return Ok(false);
+        }
+        if !matches!(self, PendingTarget::Unknown { .. }) {
+            no_inv(a, inv, opt)?;
+        }
+        match self {
+            PendingTarget::Plain(_) => return Ok(false),
+            PendingTarget::Reject(w) => {
+                once(a, opt, w.is_some())?;
+                let v = a.value(opt)?;
+                let s = v.as_str();
+                // strncasecmp(name, arg, strlen(arg)): any prefix of a name or alias.
+                let pre = |n: &str| {
+                    !s.is_empty() && n.len() >= s.len() && n[..s.len()].eq_ignore_ascii_case(s)
+                };
+                let found = REJECT_NAMES
+                    .iter()
+                    .find(|(n, al, _)| pre(n) || pre(al))
+                    .ok_or_else(|| a.err_at(v, format!("unknown reject type `{s}`")))?;
+                *w = Some(found.2);
+            }
+            PendingTarget::Log(l, level_seen) => match o {
+                "--log-level" => {
+                    once(a, opt, *level_seen)?;
+                    let v = a.value(opt)?;
+                    let s = v.as_str();
+                    let lvl = parse_uint(s, 0, 7)
+                        .map(|x| x as u8)
+                        .or_else(|| LOG_LEVELS.iter().find(|(n, _)| *n == s).map(|x| x.1))
+                        .ok_or_else(|| {
+                            a.err_at(
+                                v,
+                                format!("bad log level `{s}`; expected 0-7 or emerg, alert, crit, error, warning, notice, info, debug"),
+                            )
+                        })?;
+                    *level_seen = true;
+                    // Level 4 (warning) is the default and is not saved.
+                    l.level = (lvl != 4).then_some(lvl);
+                }
+                "--log-prefix" => {
+                    once(a, opt, l.prefix.is_some())?;
+                    let v = a.value(opt)?;
+                    let s = v.as_str();
+                    if s.len() > 29 {
+                        return Err(a.err_at(v, "maximum prefix length 29 for --log-prefix"));
+                    }
+                    if s.contains('\n') {
+                        return Err(a.err_at(v, "newlines not allowed in --log-prefix"));
+                    }
+                    l.prefix = (!s.is_empty()).then(|| s.to_string());
+                }
+                "--log-tcp-sequence" => l.tcp_sequence = true,
+                "--log-tcp-options" => l.tcp_options = true,
+                "--log-ip-options" => l.ip_options = true,
+                "--log-uid" => l.uid = true,
+                "--log-macdecode" => l.macdecode = true,
+                _ => unreachable!(),
+            },
+            PendingTarget::Nflog(n) => {
+                let v = a.value(opt)?;
+                let s = v.as_str();
+                let num = |max: u64| {
+                    parse_uint(s, 0, max).ok_or_else(|| {
+                        a.err_at(v, format!("invalid value `{s}` for {o}; expected 0-{max}"))
+                    })
+                };
+                match o {
+                    "--nflog-group" => n.group = Some(num(65535)? as u16).filter(|&g| g != 0),
+                    "--nflog-prefix" => {
+                        if s.len() > 63 {
+                            return Err(a.err_at(v, "maximum prefix length 63 for --nflog-prefix"));
+                        }
+                        n.prefix = (!s.is_empty()).then(|| s.to_string());
+                    }
+                    "--nflog-range" => n.range = Some(num(u32::MAX as u64)? as u32),
+                    "--nflog-size" => n.size = Some(num(u32::MAX as u64)? as u32),
+                    "--nflog-threshold" => {
+                        // XT_NFLOG_DEFAULT_THRESHOLD is 1.
+                        n.threshold = Some(num(65535)? as u16).filter(|&t| t != 1)
+                    }
+                    _ => unreachable!(),
+                }
+            }
+            PendingTarget::Mark(m) => {
+                if m.is_some() {
+                    return Err(a.err_at(
+                        opt,
+                        "MARK target: only one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark may be given",
+                    ));
+                }
+                let v = a.value(opt)?;
+                let s = v.as_str();
+                // libxt_MARK (revision 2) turns every form into mark/mask for
+                // `(skb->mark & ~mask) ^ mark`.
+                let (mark, mask) = match o {
+                    "--set-xmark" => parse_mark_mask(s).map_err(|e| a.err_at(v, e))?,
+                    "--set-mark" => {
+                        let (v_, m_) = parse_mark_mask(s).map_err(|e| a.err_at(v, e))?;
+                        (v_, v_ | m_)
+                    }
+                    _ => {
+                        let bits = parse_u32(s).ok_or_else(|| {
+                            a.err_at(v, format!("bad mark value `{s}` for {o}"))
+                        })?;
+                        match o {
+                            "--and-mark" => (0, !bits),
+                            "--or-mark" => (bits, bits),
+                            _ => (bits, 0),
+                        }
+                    }
+                };
+                *m = Some(MarkAction::SetXmark { value: mark, mask });
+            }
+            PendingTarget::Connmark(c) => {
+                let set_mode = |c: &mut ConnmarkBuild, mode: u8| -> Result<(), ParseError> {
+                    if c.mode != 0 {
+                        return Err(a.err_at(
+                            opt,
+                            "CONNMARK target: only one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark, --save-mark, --restore-mark may be given",
+                        ));
+                    }
+                    c.mode = mode;
+                    Ok(())
+                };
+                match o {
+                    "--save-mark" => set_mode(c, 2)?,
+                    "--restore-mark" => set_mode(c, 3)?,
+                    "--mask" | "--nfmask" | "--ctmask" => {
+                        let v = a.value(opt)?;
+                        let m = parse_u32(v.as_str()).ok_or_else(|| {
+                            a.err_at(v, format!("bad mask value `{}` for {o}", v.as_str()))
+                        })?;
+                        if o != "--ctmask" {
+                            c.nfmask = Some(m);
+                        }
+                        if o != "--nfmask" {
+                            c.ctmask = Some(m);
+                        }
+                    }
+                    _ => {
+                        set_mode(c, 1)?;
+                        let v = a.value(opt)?;
+                        let s = v.as_str();
+                        let (mark, mask) = match o {
+                            "--set-xmark" => parse_mark_mask(s).map_err(|e| a.err_at(v, e))?,
+                            "--set-mark" => {
+                                let (v_, m_) = parse_mark_mask(s).map_err(|e| a.err_at(v, e))?;
+                                (v_, v_ | m_)
+                            }
+                            _ => {
+                                let bits = parse_u32(s).ok_or_else(|| {
+                                    a.err_at(v, format!("bad mark value `{s}` for {o}"))
+                                })?;
+                                match o {
+                                    "--and-mark" => (0, !bits),
+                                    "--or-mark" => (bits, bits),
+                                    _ => (bits, 0),
+                                }
+                            }
+                        };
+                        c.ctmark = mark;
+                        c.ctmask = Some(mask);
+                    }
+                }
+            }
+            PendingTarget::Dnat(range, flags) | PendingTarget::Snat(range, flags) => match o {
+                "--to-destination" | "--to-source" => {
+                    if range.is_some() {
+                        return Err(a.err_at(
+                            opt,
+                            format!("multiple {o} are not supported"),
+                        ));
+                    }
+                    let v = a.value(opt)?;
+                    *range = Some(nat_range(a, v, ports_ok(proto))?);
+                }
+                "--random" => flags.random = true,
+                "--random-fully" => flags.random_fully = true,
+                "--persistent" => flags.persistent = true,
+                _ => unreachable!(),
+            },
+            PendingTarget::Masquerade(ports, flags) | PendingTarget::Redirect(ports, flags) => {
+                match o {
+                    "--to-ports" => {
+                        once(a, opt, ports.is_some())?;
+                        let v = a.value(opt)?;
+                        if !ports_ok(proto) {
+                            return Err(a.err_at(
+                                opt,
+                                "need TCP, UDP, SCTP or DCCP with port specification",
+                            ));
+                        }
+                        *ports = Some(dash_ports(a, v)?);
+                    }
+                    "--random" => flags.random = true,
+                    "--random-fully" => flags.random_fully = true,
+                    _ => unreachable!(),
+                }
+            }
+            PendingTarget::Ct(n) => *n = true,
+            PendingTarget::Checksum(f) => *f = true,
+            PendingTarget::TcpMss(m) => {
+                if m.is_some() {
+                    return Err(a.err_at(opt, "TCPMSS target: only one option may be specified"));
+                }
+                *m = Some(if o == "--set-mss" {
+                    let v = a.value(opt)?;
+                    let n = parse_uint(v.as_str(), 0, 65535).ok_or_else(|| {
+                        a.err_at(v, format!("bad TCP MSS value `{}`", v.as_str()))
+                    })?;
+                    TcpMssAction::SetMss(n as u16)
+                } else {
+                    TcpMssAction::ClampToPmtu
+                });
+            }
+            PendingTarget::Unknown { args, .. } => {
+                if inv.is_some() {
+                    args.push("!".into());
+                }
+                args.push(o.to_string());
+                while let Some(t) = a.peek() {
+                    let s = t.as_str();
+                    if s == "!" || (s.starts_with('-') && s.len() > 1) {
+                        break;
+                    }
+                    args.push(s.to_string());
+                    a.next();
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn has_option(&self, o: &str) -> bool {
+        match self {
+            PendingTarget::Plain(_) | PendingTarget::Unknown { .. } => false,
+            PendingTarget::Reject(_) => o == "--reject-with",
+            PendingTarget::Log(..) => matches!(
+                o,
+                "--log-level"
+                    | "--log-prefix"
+                    | "--log-tcp-sequence"
+                    | "--log-tcp-options"
+                    | "--log-ip-options"
+                    | "--log-uid"
+                    | "--log-macdecode"
+            ),
+            PendingTarget::Nflog(_) => matches!(
+                o,
+                "--nflog-group"
+                    | "--nflog-prefix"
+                    | "--nflog-range"
+                    | "--nflog-size"
+                    | "--nflog-threshold"
+            ),
+            PendingTarget::Mark(_) => matches!(
+                o,
+                "--set-xmark" | "--set-mark" | "--and-mark" | "--or-mark" | "--xor-mark"
+            ),
+            PendingTarget::Connmark(_) => matches!(
+                o,
+                "--set-xmark"
+                    | "--set-mark"
+                    | "--and-mark"
+                    | "--or-mark"
+                    | "--xor-mark"
+                    | "--save-mark"
+                    | "--restore-mark"
+                    | "--mask"
+                    | "--nfmask"
+                    | "--ctmask"
+            ),
+            PendingTarget::Dnat(..) => {
+                matches!(o, "--to-destination" | "--random" | "--persistent")
+            }
+            PendingTarget::Snat(..) => matches!(
+                o,
+                "--to-source" | "--random" | "--random-fully" | "--persistent"
+            ),
+            PendingTarget::Masquerade(..) => {
+                matches!(o, "--to-ports" | "--random" | "--random-fully")
+            }
+            PendingTarget::Redirect(..) => matches!(o, "--to-ports" | "--random"),
+            PendingTarget::Ct(_) => o == "--notrack",
+            PendingTarget::Checksum(_) => o == "--checksum-fill",
+            PendingTarget::TcpMss(_) => matches!(o, "--set-mss" | "--clamp-mss-to-pmtu"),
+        }
+    }
+
+    /// Whether the target takes options at all (a lenient unknown target takes any).
+    pub fn takes_unknown(&self) -> bool {
+        matches!(self, PendingTarget::Unknown { .. })
+    }
+
+    pub fn finish(
+        self,
+        a: &Args,
+        name_col: u32,
+        proto: Option<&Neg<Protocol>>,
+    ) -> Result<Target, ParseError> {
+        Ok(match self {
+            PendingTarget::Plain(t) => t,
+            PendingTarget::Reject(w) => {
+                let w = w.unwrap_or(RejectWith::IcmpPortUnreachable);
+                if w == RejectWith::TcpReset
+                    && !matches!(proto, Some(p) if !p.negated && p.value == Protocol::Tcp)
+                {
+                    return Err(a.err(
+                        name_col,
+                        "REJECT --reject-with tcp-reset requires `-p tcp` (the kernel refuses it otherwise)",
+                    ));
+                }
+                Target::Reject(w)
+            }
+            PendingTarget::Log(l, _) => Target::Log(l),
+            PendingTarget::Nflog(n) => {
+                if n.range.is_some() && n.size.is_some() {
+                    return Err(a.err(
+                        name_col,
+                        "NFLOG: --nflog-range and --nflog-size are mutually exclusive",
+                    ));
+                }
+                Target::Nflog(n)
+            }
+            PendingTarget::Mark(m) => Target::Mark(m.ok_or_else(|| {
+                a.err(
+                    name_col,
+                    "MARK target: one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark is required",
+                )
+            })?),
+            PendingTarget::Connmark(c) => Target::Connmark(match c.mode {
+                1 => ConnmarkAction::SetXmark {
+                    value: c.ctmark,
+                    mask: c.ctmask.unwrap_or(u32::MAX),
+                },
+                2 => ConnmarkAction::Save {
+                    nfmask: c.nfmask.unwrap_or(u32::MAX),
+                    ctmask: c.ctmask.unwrap_or(u32::MAX),
+                },
+                3 => ConnmarkAction::Restore {
+                    nfmask: c.nfmask.unwrap_or(u32::MAX),
+                    ctmask: c.ctmask.unwrap_or(u32::MAX),
+                },
+                _ => {
+                    return Err(a.err(name_col, "CONNMARK target: no operation specified"));
+                }
+            }),
+            PendingTarget::Dnat(range, flags) => Target::Dnat {
+                range: range.ok_or_else(|| {
+                    a.err(name_col, "DNAT target: --to-destination is required")
+                })?,
+                flags,
+            },
+            PendingTarget::Snat(range, flags) => Target::Snat {
+                range: range
+                    .ok_or_else(|| a.err(name_col, "SNAT target: --to-source is required"))?,
+                flags,
+            },
+            PendingTarget::Masquerade(ports, flags) => Target::Masquerade { ports, flags },
+            PendingTarget::Redirect(ports, flags) => Target::Redirect { ports, flags },
+            PendingTarget::Ct(notrack) => {
+                if !notrack {
+                    return Err(a.err(
+                        name_col,
+                        "only `-j CT --notrack` is supported of the CT target",
+                    ));
+                }
+                Target::Notrack { ct_syntax: true }
+            }
+            PendingTarget::Checksum(fill) => {
+                if !fill {
+                    return Err(a.err(
+                        name_col,
+                        "CHECKSUM target: parameter --checksum-fill is required",
+                    ));
+                }
+                Target::ChecksumFill
+            }
+            PendingTarget::TcpMss(m) => Target::TcpMss(m.ok_or_else(|| {
+                a.err(
+                    name_col,
+                    "TCPMSS target: one of --set-mss or --clamp-mss-to-pmtu is required",
+                )
+            })?),
+            PendingTarget::Unknown { name, args } => Target::Unknown { name, args },
+        })
+    }
+}
+
+/// `--to-ports port[-port]` of MASQUERADE/REDIRECT (ports 1-65535).
+fn dash_ports(a: &Args, v: &Token) -> Result<PortRange, ParseError> {
+    port_span(a, v, v.as_str())
+}
+
+/// `[ipaddr[-ipaddr]][:port[-port]]` (libxt_NAT's parse_to for IPv4).
+fn nat_range(a: &Args, v: &Token, portok: bool) -> Result<NatRange, ParseError> {
+    let s = v.as_str();
+    let (addr_part, port_part) = match s.split_once(':') {
+        Some((x, p)) => (x, Some(p)),
+        None => (s, None),
+    };
+    let ports = match port_part {
+        None => None,
+        Some(p) => {
+            if !portok {
+                return Err(a.err_at(
+                    v,
+                    "need TCP, UDP, SCTP or DCCP with port specification",
+                ));
+            }
+            if p.contains(':') {
+                return Err(a.err_at(v, "invalid port:port syntax - use dash"));
+            }
+            Some(port_span(a, v, p)?)
+        }
+    };
+    let addr = if addr_part.is_empty() {
+        None
+    } else {
+        let ip = |x: &str| -> Result<Ipv4Addr, ParseError> {
+            x.parse::<Ipv4Addr>()
+                .map_err(|_| a.err_at(v, format!("bad IP address `{x}`")))
+        };
+        Some(match addr_part.split_once('-') {
+            Some((l, h)) => (ip(l)?, ip(h)?),
+            None => {
+                let x = ip(addr_part)?;
+                (x, x)
+            }
+        })
+    };
+    if addr.is_none() && ports.is_none() {
+        return Err(a.err_at(v, format!("bad NAT range `{s}`; expected [ipaddr[-ipaddr]][:port[-port]]")));
+    }
+    Ok(NatRange { addr, ports })
+}
+
+fn port_span(a: &Args, v: &Token, p: &str) -> Result<PortRange, ParseError> {
+    let one = |x: &str| -> Result<u16, ParseError> {
+        parse_uint(x, 1, 65535)
+            .map(|n| n as u16)
+            .or_else(|| crate::netdb::service_port(x, "tcp"))
+            .ok_or_else(|| a.err_at(v, format!("port `{x}` not valid")))
+    };
+    match p.split_once('-') {
+        None => Ok(PortRange::single(one(p)?)),
+        Some((l, h)) => {
+            let (lo, hi) = (one(l)?, one(h)?);
+            if hi < lo {
+                return Err(a.err_at(v, format!("port range `{p}` funky (min > max)")));
+            }
+            Ok(PortRange { lo, hi })
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Ground truth from the real iptables 1.8.9 (nf_tables): tests/oracle/expected.txt holds,
+//! for every rule in tests/oracle/cases.txt, what `iptables-save` printed after
+//! `iptables-restore` loaded it, or that `iptables-restore` refused it
+//! (recorded by tests/oracle/capture.py). We must print the same line, and refuse what
+//! iptables refuses.
+
+use pktpath_rules::{parse_save, print_rule};
+
+/// Rules iptables accepts that the model deliberately does not support (strict parse
+/// refuses them with a clear message; the lenient parse keeps them verbatim).
+const UNSUPPORTED: &[&str] = &[
+    "-A PREROUTING -j CT",
+    "-A PREROUTING -j CT --zone 1",
+];
+
+struct Case {
+    input: String,
+    table: String,
+    outcome: Result<Vec<String>, String>,
+}
+
+fn cases() -> Vec<Case> {
+    let text = include_str!("oracle/expected.txt");
+    let mut out: Vec<Case> = Vec::new();
+    for line in text.lines() {
+        if let Some(r) = line.strip_prefix("in: ") {
+            out.push(Case {
+                input: r.to_string(),
+                table: String::new(),
+                outcome: Ok(Vec::new()),
+            });
+        } else if let Some(t) = line.strip_prefix("table: ") {
+            out.last_mut().unwrap().table = t.to_string();
+        } else if let Some(o) = line.strip_prefix("out: ") {
+            if let Ok(v) = &mut out.last_mut().unwrap().outcome {
+                v.push(o.to_string());
+            }
+        } else if let Some(e) = line.strip_prefix("error: ") {
+            out.last_mut().unwrap().outcome = Err(e.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn matches_real_iptables_save() {
+    let mut failures = Vec::new();
+    let all = cases();
+    assert!(all.len() > 250);
+    for c in &all {
+        let text = format!(
+            "*{}\n:X - [0:0]\n:Y - [0:0]\n{}\nCOMMIT\n",
+            c.table, c.input
+        );
+        let got = parse_save(&text, "case").map(|rs| {
+            let t = &rs.tables[0];
+            let mut lines = Vec::new();
+            for ch in &t.chains {
+                for r in &ch.rules {
+                    lines.push(print_rule(&ch.name, r));
+                }
+            }
+            lines
+        });
+        match (&c.outcome, got) {
+            (Ok(want), Ok(got)) => {
+                if *want != got {
+                    failures.push(format!("{}\n   want {:?}\n   got  {:?}", c.input, want, got));
+                }
+            }
+            (Ok(_), Err(e)) => {
+                if !UNSUPPORTED.contains(&c.input.as_str()) {
+                    failures.push(format!("{}\n   iptables accepts it, we refuse: {e}", c.input));
+                }
+            }
+            (Err(why), Ok(got)) => {
+                failures.push(format!(
+                    "{}\n   iptables refuses it ({why}), we accept: {got:?}",
+                    c.input
+                ));
+            }
+            (Err(_), Err(_)) => {}
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}

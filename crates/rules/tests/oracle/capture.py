@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Record what the real iptables 1.8.9 (nf_tables) makes of each rule in cases.txt.
+
+For every rule line it restores a one-rule table (with user chains X and Y declared)
+into a scratch network namespace with `iptables-restore` and reads it back with
+`iptables-save -t TABLE`. The result goes to expected.txt as
+
+    in: <rule as written>
+    out: <the -A line iptables-save printed>     (or)
+    error: <iptables-restore's complaint>
+
+The namespace is removed afterwards, also on failure. Run as root:
+    python3 capture.py            (from this directory)
+"""
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NS = "pktpath-rules-oracle-%d" % os.getpid()
+
+
+def run(args, stdin=None):
+    return subprocess.run(args, input=stdin, capture_output=True, text=True)
+
+
+def main():
+    cases = open(os.path.join(HERE, "cases.txt")).read().splitlines()
+    version = run(["iptables-restore", "--version"]).stdout.strip()
+    if "1.8.9" not in version or "nf_tables" not in version:
+        sys.exit("need iptables-restore v1.8.9 (nf_tables), have: " + version)
+    r = run(["ip", "netns", "add", NS])
+    if r.returncode != 0:
+        sys.exit(r.stderr)
+    out = ["# Recorded by capture.py with " + version + " on Linux " + os.uname().release,
+           "# Do not edit: rerun capture.py."]
+    try:
+        table = "filter"
+        for line in cases:
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("*"):
+                table = line[1:]
+                continue
+            text = "*%s\n:X - [0:0]\n:Y - [0:0]\n%s\nCOMMIT\n" % (table, line)
+            r = run(["ip", "netns", "exec", NS, "iptables-restore"], text)
+            out.append("in: " + line)
+            out.append("table: " + table)
+            if r.returncode != 0:
+                msg = " ".join(l.strip() for l in r.stderr.splitlines() if l.strip()
+                               and not l.startswith("Try `"))
+                out.append("error: " + msg)
+                continue
+            s = run(["ip", "netns", "exec", NS, "iptables-save", "-t", table])
+            rules = [l for l in s.stdout.splitlines() if l.startswith("-A ")]
+            for l in rules:
+                out.append("out: " + l)
+            if not rules:
+                out.append("out-none:")
+    finally:
+        run(["ip", "netns", "del", NS])
+    with open(os.path.join(HERE, "expected.txt"), "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()
