@@ -562,10 +562,21 @@ impl Sim {
                     what: format!("UDP datagram to {process} on {}:{}: it echoes", l.addr, l.port),
                     pkt: Box::new(pkt.clone()),
                 });
+                // A server bound to 0.0.0.0 answers with sendto(): the source address is
+                // the routing choice toward the client, not necessarily the address the
+                // datagram was sent to.
+                let src = if l.addr.is_unspecified() {
+                    match self.route_output(ns, pkt.src, None, 0) {
+                        Ok(r) => r.src,
+                        Err(_) => return,
+                    }
+                } else {
+                    l.addr
+                };
                 let ep = self.new_endpoint(
                     ns,
                     L4Proto::Udp,
-                    (pkt.dst, dport),
+                    (src, dport),
                     (pkt.src, sport),
                     Role::Server { process },
                     TcpSt::Established,

@@ -6,7 +6,9 @@
 use crate::endpoint::{ClientError, Role, TcpSt};
 use crate::event::Event;
 use crate::packet::{tcp_flags, Packet, ICMP_ECHO, L4};
+use crate::ruleset::CRuleset;
 use crate::sim::{Sim, Task, TimerKind};
+use crate::topology::NsId;
 use pktpath_rules::{parse_rule, TableName};
 use pktpath_world::{L4Proto, Outcome};
 use std::net::Ipv4Addr;
@@ -35,6 +37,19 @@ pub struct ProbeRun {
     pub events: Vec<Event>,
     /// A rule the engine cannot evaluate was met (treated as matching).
     pub uncertain: bool,
+    /// The trace namespace's ruleset as it was during the run (with the TRACE rules),
+    /// which the events' rule indices refer to.
+    pub traced_rules: Option<(NsId, CRuleset)>,
+}
+
+impl ProbeRun {
+    /// The ruleset the events of namespace `ns` refer to.
+    pub fn rules<'a>(&'a self, sim: &'a Sim, ns: NsId) -> &'a CRuleset {
+        match &self.traced_rules {
+            Some((n, rs)) if *n == ns => rs,
+            _ => &sim.ns(ns).rules,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,14 +109,15 @@ impl Sim {
             }
             (t, saved)
         });
-        let run = self.run_client(ns, spec, sport, dport);
+        let mut run = self.run_client(ns, spec, sport, dport);
         if let Some((t, rules)) = saved {
-            self.ns_mut(t).rules = rules;
+            let traced = std::mem::replace(&mut self.ns_mut(t).rules, rules);
+            run.traced_rules = Some((t, traced));
         }
         Ok(run)
     }
 
-    fn run_client(&mut self, ns: crate::topology::NsId, spec: &ProbeSpec, sport: u16, dport: u16) -> ProbeRun {
+    fn run_client(&mut self, ns: NsId, spec: &ProbeSpec, sport: u16, dport: u16) -> ProbeRun {
         let route = match self.route_output(ns, spec.dst, None, 0) {
             Ok(r) => r,
             Err(e) => {
@@ -124,6 +140,7 @@ impl Sim {
                         e
                     }).unwrap_or_default(),
                     uncertain: false,
+                    traced_rules: None,
                 };
             }
         };
@@ -230,6 +247,7 @@ impl Sim {
             sport,
             events,
             uncertain: false,
+            traced_rules: None,
         }
     }
 }

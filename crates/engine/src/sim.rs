@@ -68,6 +68,9 @@ pub struct Sim {
     pub rng: ChaCha8Rng,
     pub endpoints: Vec<Endpoint>,
     pub frames: usize,
+    /// Are we processing received frames or timers (softirq), as opposed to a process's
+    /// system call? See [`Sim::xmit_done`].
+    pub softirq: bool,
 }
 
 impl Sim {
@@ -95,6 +98,7 @@ impl Sim {
             rng,
             endpoints: Vec::new(),
             frames: 0,
+            softirq: false,
         })
     }
 
@@ -124,8 +128,25 @@ impl Sim {
         self.queue.push(Reverse((self.now + delay_ms, self.seq, idx)));
     }
 
+    /// A frame was queued to a device. A process sending it (not softirq) runs the
+    /// softirq that processes the backlog when `dev_queue_xmit()` re-enables bottom
+    /// halves, so the frame — and all it causes — is handled before the send returns
+    /// (a REJECT in OUTPUT thus traces its looped-back ICMP error before its own DROP).
+    pub(crate) fn xmit_done(&mut self) {
+        if !self.softirq {
+            self.run_until(self.now);
+        }
+    }
+
     /// Run queued work until nothing is left or `until` (ms) passes.
     pub fn run_until(&mut self, until: u64) {
+        let was = self.softirq;
+        self.softirq = true;
+        self.run_queue(until);
+        self.softirq = was;
+    }
+
+    fn run_queue(&mut self, until: u64) {
         while let Some(Reverse((t, _, idx))) = self.queue.peek().copied() {
             if t > until || self.frames > MAX_FRAMES {
                 break;

@@ -112,27 +112,85 @@ impl Pending {
         }
     }
 
-    /// Whether this module has an option called `opt` (used to load the implicit
-    /// protocol match, as iptables does when an option is unknown).
-    pub fn has_option(&self, opt: &str) -> bool {
+    /// The long options this module takes (for getopt-style abbreviations, and to
+    /// decide whether to load the implicit protocol match).
+    pub fn options(&self) -> &'static [&'static str] {
         match self {
-            Pending::Tcp(_) => matches!(
-                opt,
-                "--sport"
-                    | "--source-port"
-                    | "--dport"
-                    | "--destination-port"
-                    | "--syn"
-                    | "--tcp-flags"
-                    | "--tcp-option"
-            ),
-            Pending::Udp(_) => matches!(
-                opt,
-                "--sport" | "--source-port" | "--dport" | "--destination-port"
-            ),
-            Pending::Icmp(_) => opt == "--icmp-type",
-            _ => false,
+            Pending::Tcp(_) => &[
+                "--source-port",
+                "--sport",
+                "--destination-port",
+                "--dport",
+                "--syn",
+                "--tcp-flags",
+                "--tcp-option",
+            ],
+            Pending::Udp(_) => &["--source-port", "--sport", "--destination-port", "--dport"],
+            Pending::Icmp(_) => &["--icmp-type"],
+            Pending::Multiport(_) => &[
+                "--source-ports",
+                "--sports",
+                "--destination-ports",
+                "--dports",
+                "--ports",
+            ],
+            Pending::AddrType(_) => &[
+                "--src-type",
+                "--dst-type",
+                "--limit-iface-in",
+                "--limit-iface-out",
+            ],
+            Pending::Conntrack(..) => &[
+                "--ctstate",
+                "--ctproto",
+                "--ctorigsrc",
+                "--ctorigdst",
+                "--ctreplsrc",
+                "--ctrepldst",
+                "--ctstatus",
+                "--ctexpire",
+                "--ctorigsrcport",
+                "--ctorigdstport",
+                "--ctreplsrcport",
+                "--ctrepldstport",
+                "--ctdir",
+            ],
+            Pending::State(_) => &["--state"],
+            Pending::Mark(_) | Pending::Connmark(_) => &["--mark"],
+            Pending::Comment(_) => &["--comment"],
+            Pending::Statistic(_) => &["--mode", "--probability", "--every", "--packet"],
+            Pending::Recent(_) => &[
+                "--set",
+                "--rcheck",
+                "--update",
+                "--remove",
+                "--seconds",
+                "--reap",
+                "--hitcount",
+                "--rttl",
+                "--name",
+                "--rsource",
+                "--rdest",
+                "--mask",
+            ],
+            Pending::Limit(_) => &["--limit", "--limit-burst"],
+            Pending::IpRange(_) => &["--src-range", "--dst-range"],
+            Pending::Physdev(_) => &[
+                "--physdev-in",
+                "--physdev-out",
+                "--physdev-is-in",
+                "--physdev-is-out",
+                "--physdev-is-bridged",
+            ],
+            Pending::Mac(_) => &["--mac-source"],
+            Pending::Owner(_) => &["--uid-owner", "--gid-owner", "--socket-exists"],
+            Pending::PktType(_) => &["--pkt-type"],
+            Pending::Unknown { .. } => &[],
         }
+    }
+
+    pub fn has_option(&self, opt: &str) -> bool {
+        self.options().contains(&opt)
     }
 
     /// Try to consume option `opt` (already taken from `a`). `Ok(false)` if this module

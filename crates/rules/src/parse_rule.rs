@@ -73,7 +73,17 @@ pub fn parse_rule_args(
     // `-p all` sets no protocol but still counts as given.
     let mut proto_given = false;
 
-    while let Some(t) = a.next() {
+    // An abbreviated long option resolved to its full name, to be handled again.
+    let mut pushed: Option<Token> = None;
+    loop {
+        let t: Token = match pushed.take() {
+            Some(t) => t,
+            None => match a.next() {
+                Some(t) => t.clone(),
+                None => break,
+            },
+        };
+        let t = &t;
         let s = t.as_str();
         if s == "!" {
             if inv.is_some() {
@@ -306,6 +316,33 @@ pub fn parse_rule_args(
                         LastUnknown::None => {}
                     }
                 }
+                if !handled && s.starts_with("--") {
+                    // getopt_long accepts any unambiguous prefix of a long option.
+                    match resolve_abbrev(s, &matches, target.as_ref().map(|x| &x.0), proto) {
+                        Ok(Some(full)) => {
+                            pushed = Some(Token {
+                                text: std::borrow::Cow::Borrowed(full),
+                                col: t.col,
+                            });
+                            inv = this_inv;
+                            continue;
+                        }
+                        Ok(None) => {}
+                        Err(cands) => {
+                            return Err(a.err_at(
+                                t,
+                                format!(
+                                    "option `{s}` is ambiguous (could be {})",
+                                    cands
+                                        .iter()
+                                        .map(|c| format!("`{c}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                }
                 if !handled {
                     return Err(a.err_at(t, unknown_option_message(s, &rule, &matches)));
                 }
@@ -342,6 +379,92 @@ pub fn parse_rule_args(
         jump_col,
         warnings,
     })
+}
+
+/// The long options iptables itself takes (`original_opts`): they count when deciding
+/// whether an abbreviation is ambiguous.
+const CORE_LONG_OPTIONS: &[&str] = &[
+    "--append",
+    "--delete",
+    "--check",
+    "--insert",
+    "--replace",
+    "--list",
+    "--list-rules",
+    "--flush",
+    "--zero",
+    "--new-chain",
+    "--delete-chain",
+    "--rename-chain",
+    "--policy",
+    "--source",
+    "--src",
+    "--destination",
+    "--dst",
+    "--protocol",
+    "--in-interface",
+    "--jump",
+    "--table",
+    "--verbose",
+    "--wait",
+    "--wait-interval",
+    "--exact",
+    "--numeric",
+    "--out-interface",
+    "--match",
+    "--goto",
+    "--fragment",
+    "--version",
+    "--help",
+    "--line-numbers",
+    "--modprobe",
+    "--set-counters",
+    "--ipv4",
+    "--ipv6",
+];
+
+/// Resolve an abbreviated long option against every option currently known (iptables'
+/// own, the loaded matches', the target's, and the implicit protocol match's).
+/// `Ok(None)`: no option starts with it; `Err`: several do.
+fn resolve_abbrev(
+    s: &str,
+    matches: &[(Pending, u32)],
+    target: Option<&PendingTarget>,
+    proto: Option<&Neg<Protocol>>,
+) -> Result<Option<&'static str>, Vec<&'static str>> {
+    fn consider(found: &mut Vec<&'static str>, s: &str, opts: &'static [&'static str]) {
+        for o in opts {
+            if o.starts_with(s) && !found.contains(o) {
+                found.push(o);
+            }
+        }
+    }
+    let mut found: Vec<&'static str> = Vec::new();
+    consider(&mut found, s, CORE_LONG_OPTIONS);
+    for (m, _) in matches {
+        consider(&mut found, s, m.options());
+    }
+    if let Some(t) = target {
+        consider(&mut found, s, t.options());
+    }
+    if found.len() == 1 {
+        return Ok(Some(found[0]));
+    }
+    // getopt failed: iptables loads the protocol's match and tries again.
+    let implicit = match proto.filter(|p| !p.negated).map(|p| p.value) {
+        Some(Protocol::Tcp) => Pending::new("tcp"),
+        Some(Protocol::Udp) => Pending::new("udp"),
+        Some(Protocol::Icmp) => Pending::new("icmp"),
+        _ => None,
+    };
+    if let Some(m) = implicit.filter(|m| !matches.iter().any(|(x, _)| x.name() == m.name())) {
+        consider(&mut found, s, m.options());
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(Some(found[0])),
+        _ => Err(found),
+    }
 }
 
 fn unknown_option_message(opt: &str, rule: &Rule, matches: &[(Pending, u32)]) -> String {

@@ -424,60 +424,63 @@ impl PendingTarget {
         Ok(true)
     }
 
-    fn has_option(&self, o: &str) -> bool {
+    /// The long options this target takes.
+    pub fn options(&self) -> &'static [&'static str] {
         match self {
-            PendingTarget::Plain(_) | PendingTarget::Unknown { .. } => false,
-            PendingTarget::Reject(_) => o == "--reject-with",
-            PendingTarget::Log(..) => matches!(
-                o,
-                "--log-level"
-                    | "--log-prefix"
-                    | "--log-tcp-sequence"
-                    | "--log-tcp-options"
-                    | "--log-ip-options"
-                    | "--log-uid"
-                    | "--log-macdecode"
-            ),
-            PendingTarget::Nflog(_) => matches!(
-                o,
-                "--nflog-group"
-                    | "--nflog-prefix"
-                    | "--nflog-range"
-                    | "--nflog-size"
-                    | "--nflog-threshold"
-            ),
-            PendingTarget::Mark(_) => matches!(
-                o,
-                "--set-xmark" | "--set-mark" | "--and-mark" | "--or-mark" | "--xor-mark"
-            ),
-            PendingTarget::Connmark(_) => matches!(
-                o,
-                "--set-xmark"
-                    | "--set-mark"
-                    | "--and-mark"
-                    | "--or-mark"
-                    | "--xor-mark"
-                    | "--save-mark"
-                    | "--restore-mark"
-                    | "--mask"
-                    | "--nfmask"
-                    | "--ctmask"
-            ),
-            PendingTarget::Dnat(..) => {
-                matches!(o, "--to-destination" | "--random" | "--persistent")
-            }
-            PendingTarget::Snat(..) => matches!(
-                o,
-                "--to-source" | "--random" | "--random-fully" | "--persistent"
-            ),
-            PendingTarget::Masquerade(..) => {
-                matches!(o, "--to-ports" | "--random" | "--random-fully")
-            }
-            PendingTarget::Redirect(..) => matches!(o, "--to-ports" | "--random"),
-            PendingTarget::Ct(_) => o == "--notrack",
-            PendingTarget::Checksum(_) => o == "--checksum-fill",
-            PendingTarget::TcpMss(_) => matches!(o, "--set-mss" | "--clamp-mss-to-pmtu"),
+            PendingTarget::Plain(_) | PendingTarget::Unknown { .. } => &[],
+            PendingTarget::Reject(_) => &["--reject-with"],
+            PendingTarget::Log(..) => &[
+                "--log-level",
+                "--log-prefix",
+                "--log-tcp-sequence",
+                "--log-tcp-options",
+                "--log-ip-options",
+                "--log-uid",
+                "--log-macdecode",
+            ],
+            PendingTarget::Nflog(_) => &[
+                "--nflog-group",
+                "--nflog-prefix",
+                "--nflog-range",
+                "--nflog-size",
+                "--nflog-threshold",
+            ],
+            PendingTarget::Mark(_) => &[
+                "--set-xmark",
+                "--set-mark",
+                "--and-mark",
+                "--or-mark",
+                "--xor-mark",
+            ],
+            PendingTarget::Connmark(_) => &[
+                "--set-xmark",
+                "--set-mark",
+                "--and-mark",
+                "--or-mark",
+                "--xor-mark",
+                "--save-mark",
+                "--restore-mark",
+                "--mask",
+                "--nfmask",
+                "--ctmask",
+            ],
+            PendingTarget::Dnat(..) => &["--to-destination", "--random", "--persistent"],
+            PendingTarget::Snat(..) => &[
+                "--to-source",
+                "--random",
+                "--random-fully",
+                "--persistent",
+            ],
+            PendingTarget::Masquerade(..) => &["--to-ports", "--random", "--random-fully"],
+            PendingTarget::Redirect(..) => &["--to-ports", "--random"],
+            PendingTarget::Ct(_) => &["--notrack"],
+            PendingTarget::Checksum(_) => &["--checksum-fill"],
+            PendingTarget::TcpMss(_) => &["--set-mss", "--clamp-mss-to-pmtu"],
         }
+    }
+
+    fn has_option(&self, o: &str) -> bool {
+        self.options().contains(&o)
     }
 
     /// Whether the target takes options at all (a lenient unknown target takes any).

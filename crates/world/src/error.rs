@@ -17,9 +17,15 @@ pub struct LoadError {
     pub line: u32,
     pub col: u32,
     pub message: String,
-    /// The file's text and the byte span of the offending spot, for graphical reports.
-    source_text: Option<NamedSource<String>>,
-    span: Option<SourceSpan>,
+    /// The file's text and the byte span of the offending spot, for graphical reports
+    /// (boxed: errors travel in `Result`s and should stay small).
+    snippet: Option<Box<Snippet>>,
+}
+
+#[derive(Clone)]
+struct Snippet {
+    source: NamedSource<String>,
+    span: SourceSpan,
 }
 
 impl LoadError {
@@ -33,8 +39,10 @@ impl LoadError {
             line,
             col,
             message: message.into(),
-            source_text: Some(NamedSource::new(file, text.to_string())),
-            span: Some(SourceSpan::new(offset.into(), len)),
+            snippet: Some(Box::new(Snippet {
+                source: NamedSource::new(file, text.to_string()),
+                span: SourceSpan::new(offset.into(), len),
+            })),
         }
     }
 
@@ -49,8 +57,8 @@ impl LoadError {
         let mut e = LoadError::at(file, text, start, message);
         let start = text::floor_char_boundary(text, start);
         let end = text::floor_char_boundary(text, end);
-        if end > start {
-            e.span = Some(SourceSpan::new(start.into(), end - start));
+        if let (true, Some(snippet)) = (end > start, e.snippet.as_mut()) {
+            snippet.span = SourceSpan::new(start.into(), end - start);
         }
         e
     }
@@ -78,8 +86,7 @@ impl LoadError {
             line: 1,
             col: 1,
             message: message.into(),
-            source_text: None,
-            span: None,
+            snippet: None,
         }
     }
 }
@@ -97,11 +104,11 @@ impl Diagnostic for LoadError {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.source_text.as_ref().map(|s| s as &dyn SourceCode)
+        self.snippet.as_ref().map(|s| &s.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.span?;
+        let span = self.snippet.as_ref()?.span;
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
             Some("here".to_string()),
             span,

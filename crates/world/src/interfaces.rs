@@ -152,7 +152,10 @@ pub(crate) fn load(
             if !seen_here.insert(e.ifname.as_str()) {
                 return Err(f.error_at(
                     &[Seg::Idx(i), Seg::Key("ifname")],
-                    format!("duplicate interface `{}`: expected each interface once", e.ifname),
+                    format!(
+                        "duplicate interface `{}`: expected each interface once",
+                        e.ifname
+                    ),
                 ));
             }
             let existing = out.iter().position(|l| l.iface.name == e.ifname);
@@ -171,10 +174,16 @@ pub(crate) fn load(
                 }
                 _ => {
                     check_unique(f, &out[from_addr..], i, &e.ifname, e.ifindex)?;
-                    if out[..from_addr].iter().any(|l| l.iface.ifindex == e.ifindex) {
+                    if out[..from_addr]
+                        .iter()
+                        .any(|l| l.iface.ifindex == e.ifindex)
+                    {
                         return Err(f.error_at(
                             &[Seg::Idx(i), Seg::Key("ifindex")],
-                            format!("ifindex {} is used by another interface in ip-addr.json", e.ifindex),
+                            format!(
+                                "ifindex {} is used by another interface in ip-addr.json",
+                                e.ifindex
+                            ),
                         ));
                     }
                     let link_type = e.link_type.clone().unwrap_or_default();
@@ -282,7 +291,14 @@ fn check_unique(
 }
 
 fn addr_detail(f: &JsonFile, i: usize, j: usize, a: &AddrInfo) -> Result<AddrDetail, LoadError> {
-    let at = |key| [Seg::Idx(i), Seg::Key("addr_info"), Seg::Idx(j), Seg::Key(key)];
+    let at = |key| {
+        [
+            Seg::Idx(i),
+            Seg::Key("addr_info"),
+            Seg::Idx(j),
+            Seg::Key(key),
+        ]
+    };
     let Some(local) = a.local.as_deref() else {
         return Err(f.error_at(
             &[Seg::Idx(i), Seg::Key("addr_info"), Seg::Idx(j)],
@@ -290,7 +306,10 @@ fn addr_detail(f: &JsonFile, i: usize, j: usize, a: &AddrInfo) -> Result<AddrDet
         ));
     };
     let addr = parse_v4(local).ok_or_else(|| {
-        f.error_at(&at("local"), format!("expected an IPv4 address, found `{local}`"))
+        f.error_at(
+            &at("local"),
+            format!("expected an IPv4 address, found `{local}`"),
+        )
     })?;
     let prefix_len = a.prefixlen.ok_or_else(|| {
         f.error_at(
@@ -374,7 +393,10 @@ mod tests {
 
     #[test]
     fn macs() {
-        assert_eq!(parse_mac("02:42:ac:11:0:2"), Some([2, 0x42, 0xac, 0x11, 0, 2]));
+        assert_eq!(
+            parse_mac("02:42:ac:11:0:2"),
+            Some([2, 0x42, 0xac, 0x11, 0, 2])
+        );
         assert_eq!(parse_mac("02:42:ac:11:00"), None);
         assert_eq!(parse_mac("02:42:ac:11:00:02:03"), None);
         assert_eq!(parse_mac("0.0.0.0"), None);

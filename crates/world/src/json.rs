@@ -204,7 +204,10 @@ mod tests {
         let t = r#"[ {"a": 1, "b": [ "x", {"c": "y\"}"} ] }, {"a": 2} ]"#;
         let at = |p: &[Seg]| locate(t, p).map(|i| &t[i..i + 3]);
         assert_eq!(at(&[Seg::Idx(0), Seg::Key("a")]), Some("1, "));
-        assert_eq!(at(&[Seg::Idx(0), Seg::Key("b"), Seg::Idx(1), Seg::Key("c")]), Some("\"y\\"));
+        assert_eq!(
+            at(&[Seg::Idx(0), Seg::Key("b"), Seg::Idx(1), Seg::Key("c")]),
+            Some("\"y\\")
+        );
         assert_eq!(at(&[Seg::Idx(1), Seg::Key("a")]), Some("2} "));
         assert_eq!(at(&[Seg::Idx(1), Seg::Name("a")]), Some("\"a\""));
         assert_eq!(locate(t, &[Seg::Idx(2)]), None);

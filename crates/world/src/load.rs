@@ -23,7 +23,10 @@ pub fn load_world_from(src: &dyn SnapshotSource, root: PathBuf) -> Result<World,
     let rel = Path::new("world.toml");
     let label = src.label(rel);
     let text = src.read(rel).ok_or_else(|| {
-        LoadError::whole_file(&label, "file not found: expected a world manifest (world.toml)")
+        LoadError::whole_file(
+            &label,
+            "file not found: expected a world manifest (world.toml)",
+        )
     })?;
     let m = manifest::parse(&label, &text)?;
     let mut namespaces = Vec::with_capacity(m.namespaces.len());

@@ -123,28 +123,47 @@ pub(crate) fn parse(label: &str, text: &str) -> Result<Manifest, LoadError> {
         links: Vec::new(),
         probes: Vec::new(),
     };
-    let err = |span: std::ops::Range<usize>, msg: String| LoadError::spanning(label, text, span.start, span.end, msg);
+    let err = |span: std::ops::Range<usize>, msg: String| {
+        LoadError::spanning(label, text, span.start, span.end, msg)
+    };
 
     for ns in &raw.namespace {
         let name = ns.name.get_ref();
         if name.is_empty() || name.contains([':', '/']) || name.contains(char::is_whitespace) {
-            return Err(err(ns.name.span(), format!("expected a namespace name without `:`, `/` or spaces, found `{name}`")));
+            return Err(err(
+                ns.name.span(),
+                format!("expected a namespace name without `:`, `/` or spaces, found `{name}`"),
+            ));
         }
         if m.namespaces.iter().any(|n| &n.name == name) {
-            return Err(err(ns.name.span(), format!("duplicate namespace `{name}`: expected each name once")));
+            return Err(err(
+                ns.name.span(),
+                format!("duplicate namespace `{name}`: expected each name once"),
+            ));
         }
         let role = match ns.role.get_ref().as_str() {
             "host" => Role::Host,
             "container" => Role::Container,
             "client" => Role::Client,
-            r => return Err(err(ns.role.span(), format!("unknown role `{r}`: expected host, container or client"))),
+            r => {
+                return Err(err(
+                    ns.role.span(),
+                    format!("unknown role `{r}`: expected host, container or client"),
+                ))
+            }
         };
         let dir = match &ns.dir {
             None => PathBuf::from("ns").join(name),
             Some(d) => {
                 let p = PathBuf::from(d.get_ref());
                 if p.is_absolute() || d.get_ref().is_empty() {
-                    return Err(err(d.span(), format!("expected a folder relative to the world's folder, found `{}`", d.get_ref())));
+                    return Err(err(
+                        d.span(),
+                        format!(
+                            "expected a folder relative to the world's folder, found `{}`",
+                            d.get_ref()
+                        ),
+                    ));
                 }
                 p
             }
@@ -153,7 +172,9 @@ pub(crate) fn parse(label: &str, text: &str) -> Result<Manifest, LoadError> {
         for p in &ns.process {
             let listen = match &p.listen {
                 None => None,
-                Some(l) => Some(parse_listen(l.get_ref(), &p.name).map_err(|msg| err(l.span(), msg))?),
+                Some(l) => {
+                    Some(parse_listen(l.get_ref(), &p.name).map_err(|msg| err(l.span(), msg))?)
+                }
             };
             let proxy = match &p.cmdline {
                 None => None,
@@ -178,7 +199,14 @@ pub(crate) fn parse(label: &str, text: &str) -> Result<Manifest, LoadError> {
         if m.namespaces.iter().any(|n| &n.name == s.get_ref()) {
             Ok(())
         } else {
-            Err(err(s.span(), format!("unknown namespace `{}` in {what}: expected one of {}", s.get_ref(), ns_list(&m.namespaces))))
+            Err(err(
+                s.span(),
+                format!(
+                    "unknown namespace `{}` in {what}: expected one of {}",
+                    s.get_ref(),
+                    ns_list(&m.namespaces)
+                ),
+            ))
         }
     };
 
@@ -186,20 +214,50 @@ pub(crate) fn parse(label: &str, text: &str) -> Result<Manifest, LoadError> {
     for l in &raw.link {
         let mut ends = Vec::new();
         for s in [&l.a, &l.b] {
-            let Some((ns, iface)) = s.get_ref().split_once(':').filter(|(n, i)| !n.is_empty() && !i.is_empty()) else {
-                return Err(err(s.span(), format!("expected `namespace:interface` (e.g. `dh:eth0`), found `{}`", s.get_ref())));
+            let Some((ns, iface)) = s
+                .get_ref()
+                .split_once(':')
+                .filter(|(n, i)| !n.is_empty() && !i.is_empty())
+            else {
+                return Err(err(
+                    s.span(),
+                    format!(
+                        "expected `namespace:interface` (e.g. `dh:eth0`), found `{}`",
+                        s.get_ref()
+                    ),
+                ));
             };
             if !m.namespaces.iter().any(|n| n.name == ns) {
-                return Err(err(s.span(), format!("unknown namespace `{ns}` in link endpoint: expected one of {}", ns_list(&m.namespaces))));
+                return Err(err(
+                    s.span(),
+                    format!(
+                        "unknown namespace `{ns}` in link endpoint: expected one of {}",
+                        ns_list(&m.namespaces)
+                    ),
+                ));
             }
             if !used.insert((ns.to_string(), iface.to_string())) {
-                return Err(err(s.span(), format!("`{}` is already an end of another link: a veth has exactly one peer", s.get_ref())));
+                return Err(err(
+                    s.span(),
+                    format!(
+                        "`{}` is already an end of another link: a veth has exactly one peer",
+                        s.get_ref()
+                    ),
+                ));
             }
-            ends.push(Endpoint { namespace: ns.to_string(), interface: iface.to_string() });
+            ends.push(Endpoint {
+                namespace: ns.to_string(),
+                interface: iface.to_string(),
+            });
         }
         let b = ends.pop().expect("two ends");
         let a = ends.pop().expect("two ends");
-        m.links.push(LinkDecl { a, b, a_span: l.a.span(), b_span: l.b.span() });
+        m.links.push(LinkDecl {
+            a,
+            b,
+            a_span: l.a.span(),
+            b_span: l.b.span(),
+        });
     }
 
     for p in &raw.probe {
@@ -208,7 +266,10 @@ pub(crate) fn parse(label: &str, text: &str) -> Result<Manifest, LoadError> {
             return Err(err(p.name.span(), "expected a probe name".into()));
         }
         if m.probes.iter().any(|q| &q.name == name) {
-            return Err(err(p.name.span(), format!("duplicate probe `{name}`: expected each name once")));
+            return Err(err(
+                p.name.span(),
+                format!("duplicate probe `{name}`: expected each name once"),
+            ));
         }
         known(&p.from, "probe `from`")?;
         if let Some(t) = &p.trace_namespace {
@@ -218,9 +279,15 @@ pub(crate) fn parse(label: &str, text: &str) -> Result<Manifest, LoadError> {
             "tcp" => L4Proto::Tcp,
             "udp" => L4Proto::Udp,
             "icmp" => L4Proto::Icmp,
-            x => return Err(err(p.proto.span(), format!("unknown protocol `{x}`: expected tcp, udp or icmp"))),
+            x => {
+                return Err(err(
+                    p.proto.span(),
+                    format!("unknown protocol `{x}`: expected tcp, udp or icmp"),
+                ))
+            }
         };
-        let (dst, dport) = parse_dst(p.dst.get_ref(), proto).map_err(|msg| err(p.dst.span(), msg))?;
+        let (dst, dport) =
+            parse_dst(p.dst.get_ref(), proto).map_err(|msg| err(p.dst.span(), msg))?;
         let expect = match &p.expect {
             None => None,
             Some(e) => Some(Outcome::parse(e.get_ref()).ok_or_else(|| {
@@ -232,7 +299,13 @@ pub(crate) fn parse(label: &str, text: &str) -> Result<Manifest, LoadError> {
             Some(t) => {
                 let path = PathBuf::from(t.get_ref());
                 if path.is_absolute() || t.get_ref().is_empty() {
-                    return Err(err(t.span(), format!("expected a path relative to the world's folder, found `{}`", t.get_ref())));
+                    return Err(err(
+                        t.span(),
+                        format!(
+                            "expected a path relative to the world's folder, found `{}`",
+                            t.get_ref()
+                        ),
+                    ));
                 }
                 Some(path)
             }
@@ -258,12 +331,16 @@ fn ns_list(ns: &[NsDecl]) -> String {
     if ns.is_empty() {
         return "the [[namespace]] names (none declared)".into();
     }
-    ns.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")
+    ns.iter()
+        .map(|n| n.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `proto:addr:port`, e.g. `tcp:0.0.0.0:11211`.
 fn parse_listen(s: &str, process: &str) -> Result<ListenSocket, String> {
-    let expected = || format!("expected `proto:address:port` like `tcp:0.0.0.0:80` (IPv4), found `{s}`");
+    let expected =
+        || format!("expected `proto:address:port` like `tcp:0.0.0.0:80` (IPv4), found `{s}`");
     let mut parts = s.splitn(3, ':');
     let (Some(proto), Some(addr), Some(port)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(expected());
@@ -271,11 +348,25 @@ fn parse_listen(s: &str, process: &str) -> Result<ListenSocket, String> {
     let proto = match proto {
         "tcp" => L4Proto::Tcp,
         "udp" => L4Proto::Udp,
-        p => return Err(format!("unknown protocol `{p}` in `{s}`: expected tcp or udp")),
+        p => {
+            return Err(format!(
+                "unknown protocol `{p}` in `{s}`: expected tcp or udp"
+            ))
+        }
     };
     let addr: Ipv4Addr = parse_v4(addr).ok_or_else(expected)?;
-    let port = port.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| format!("expected a port 1-65535 in `{s}`"))?;
-    Ok(ListenSocket { proto, addr, port, process: Some(process.to_string()), dev: None })
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| format!("expected a port 1-65535 in `{s}`"))?;
+    Ok(ListenSocket {
+        proto,
+        addr,
+        port,
+        process: Some(process.to_string()),
+        dev: None,
+    })
 }
 
 /// A probe destination: `ip:port` (the port may be left out for ICMP, and is ignored there).
@@ -290,13 +381,21 @@ fn parse_dst(s: &str, proto: L4Proto) -> Result<(Ipv4Addr, Option<u16>), String>
     let addr = parse_v4(addr).ok_or_else(expected)?;
     let port = match port {
         None => None,
-        Some(p) => Some(p.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(expected)?),
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(expected)?,
+        ),
     };
     match proto {
         L4Proto::Icmp => Ok((addr, None)),
         _ => match port {
             Some(p) => Ok((addr, Some(p))),
-            None => Err(format!("expected a port for a {} probe: `{s}:PORT`", proto.as_str())),
+            None => Err(format!(
+                "expected a port for a {} probe: `{s}:PORT`",
+                proto.as_str()
+            )),
         },
     }
 }

@@ -51,7 +51,9 @@ pub(crate) fn parse(label: &str, src: &str) -> Result<BaseChains, LoadError> {
             }
             1 if toks.first() == Some(&"chain") => {
                 if toks.len() != 3 || toks[2] != "{" {
-                    return Err(err(format!("expected `chain <name> {{`, found `{trimmed}`")));
+                    return Err(err(format!(
+                        "expected `chain <name> {{`, found `{trimmed}`"
+                    )));
                 }
                 pending = Some(unquote(toks[1]).to_string());
             }
@@ -68,7 +70,12 @@ pub(crate) fn parse(label: &str, src: &str) -> Result<BaseChains, LoadError> {
                 }
                 '}' if !in_quote => {
                     if depth == 0 {
-                        return Err(LoadError::at(label, src, start + i, "unbalanced `}`: expected a `table ... {` before it"));
+                        return Err(LoadError::at(
+                            label,
+                            src,
+                            start + i,
+                            "unbalanced `}`: expected a `table ... {` before it",
+                        ));
                     }
                     depth -= 1;
                     if depth == 0 {
@@ -91,11 +98,14 @@ pub(crate) fn parse(label: &str, src: &str) -> Result<BaseChains, LoadError> {
 }
 
 fn has_word(line: &str, w: &str) -> bool {
-    line.split(|c: char| c.is_whitespace() || c == ';').any(|t| t == w)
+    line.split(|c: char| c.is_whitespace() || c == ';')
+        .any(|t| t == w)
 }
 
 fn unquote(s: &str) -> &str {
-    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s)
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
 }
 
 #[cfg(test)]
@@ -106,7 +116,10 @@ mod tests {
     fn base_chains() {
         let t = "table ip filter {\n\tchain DOCKER {\n\t\tcounter accept\n\t}\n\n\tchain FORWARD {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tip daddr { 1.2.3.4, 5.6.7.8 } comment \"x { y\" accept\n\t}\n}\ntable inet x {\n\tchain INPUT {\n\t\ttype filter hook input priority 0;\n\t}\n}\ntable ip nat {\n\tchain OUTPUT {\n\t\ttype nat hook output priority -100; policy accept;\n\t}\n}\n";
         let b = parse("t", t).unwrap();
-        let v: Vec<_> = b.iter().map(|(t, c)| format!("{}/{c}", t.as_str())).collect();
+        let v: Vec<_> = b
+            .iter()
+            .map(|(t, c)| format!("{}/{c}", t.as_str()))
+            .collect();
         assert_eq!(v, vec!["nat/OUTPUT", "filter/FORWARD"]);
     }
 

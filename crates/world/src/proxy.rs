@@ -47,7 +47,9 @@ pub(crate) fn parse(cmdline: &str) -> Result<Option<UserlandProxy>, String> {
         let value = match inline {
             Some(v) => v,
             None => {
-                let v = args.get(i).ok_or_else(|| format!("expected a value after `-{name}`"))?;
+                let v = args
+                    .get(i)
+                    .ok_or_else(|| format!("expected a value after `-{name}`"))?;
                 i += 1;
                 v
             }
@@ -57,10 +59,16 @@ pub(crate) fn parse(cmdline: &str) -> Result<Option<UserlandProxy>, String> {
     let proto = match proto.unwrap_or("tcp") {
         "tcp" => L4Proto::Tcp,
         "udp" => L4Proto::Udp,
-        p => return Err(format!("unsupported proxy protocol `{p}`: expected -proto tcp or udp")),
+        p => {
+            return Err(format!(
+                "unsupported proxy protocol `{p}`: expected -proto tcp or udp"
+            ))
+        }
     };
     let ip = |name: &str, v: Option<&str>| -> Result<Option<std::net::Ipv4Addr>, String> {
-        let v = v.ok_or_else(|| format!("expected `-{name} <IPv4 address>` in the proxy's command line"))?;
+        let v = v.ok_or_else(|| {
+            format!("expected `-{name} <IPv4 address>` in the proxy's command line")
+        })?;
         if v.contains(':') {
             return Ok(None); // an IPv6 proxy: it never sees IPv4 traffic
         }
@@ -69,13 +77,16 @@ pub(crate) fn parse(cmdline: &str) -> Result<Option<UserlandProxy>, String> {
             .ok_or_else(|| format!("expected an IPv4 address after `-{name}`, found `{v}`"))
     };
     let port = |name: &str, v: Option<&str>| -> Result<u16, String> {
-        let v = v.ok_or_else(|| format!("expected `-{name} <port>` in the proxy's command line"))?;
+        let v =
+            v.ok_or_else(|| format!("expected `-{name} <port>` in the proxy's command line"))?;
         v.parse::<u16>()
             .ok()
             .filter(|&p| p != 0)
             .ok_or_else(|| format!("expected a port 1-65535 after `-{name}`, found `{v}`"))
     };
-    let (Some(host_ip), Some(container_ip)) = (ip("host-ip", host_ip)?, ip("container-ip", container_ip)?) else {
+    let (Some(host_ip), Some(container_ip)) =
+        (ip("host-ip", host_ip)?, ip("container-ip", container_ip)?)
+    else {
         return Ok(None);
     };
     Ok(Some(UserlandProxy {

@@ -149,7 +149,9 @@ fn parse_dst(s: &str) -> Result<Ipv4Net, String> {
 
 /// A routing table as `ip` prints it: `local`, `main`, `default` or a number.
 pub(crate) fn table_id(v: &serde_json::Value) -> Result<u32, String> {
-    let bad = || format!("expected a routing table (local, main, default or a number), found {v} (use `ip -N` to print custom table names as numbers)");
+    let bad = || {
+        format!("expected a routing table (local, main, default or a number), found {v} (use `ip -N` to print custom table names as numbers)")
+    };
     match v {
         serde_json::Value::String(s) => match s.as_str() {
             "local" => Ok(RT_TABLE_LOCAL),
@@ -219,7 +221,11 @@ pub(crate) fn derive(ifaces: &[LoadedIface]) -> Vec<Route> {
             }
             if let Some(brd) = a.addr.broadcast {
                 if brd != Ipv4Addr::BROADCAST && brd != Ipv4Addr::UNSPECIFIED {
-                    add(route(RT_TABLE_LOCAL, RouteType::Broadcast, Ipv4Net::from(brd)));
+                    add(route(
+                        RT_TABLE_LOCAL,
+                        RouteType::Broadcast,
+                        Ipv4Net::from(brd),
+                    ));
                 }
             }
             let zeronet = prefix.octets()[0] == 0;
@@ -236,7 +242,11 @@ pub(crate) fn derive(ifaces: &[LoadedIface]) -> Vec<Route> {
                 }
                 if len < 31 {
                     let last = Ipv4Addr::from(u32::from(prefix) | !u32::from(mask));
-                    add(route(RT_TABLE_LOCAL, RouteType::Broadcast, Ipv4Net::from(last)));
+                    add(route(
+                        RT_TABLE_LOCAL,
+                        RouteType::Broadcast,
+                        Ipv4Net::from(last),
+                    ));
                 }
             }
         }

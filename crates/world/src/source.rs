@@ -113,7 +113,10 @@ mod tests {
     fn mem_source_normalizes_paths() {
         let m = MemSource::new("builtin").with("ns/dh/ss.txt", "x");
         assert_eq!(m.read(Path::new("./ns/dh/ss.txt")).as_deref(), Some("x"));
-        assert_eq!(m.read(&Path::new("ns/dh").join("ss.txt")).as_deref(), Some("x"));
+        assert_eq!(
+            m.read(&Path::new("ns/dh").join("ss.txt")).as_deref(),
+            Some("x")
+        );
         assert_eq!(m.read(Path::new("ns/x/../dh/ss.txt")).as_deref(), Some("x"));
         assert_eq!(m.read(Path::new("ns/dh/sysctl.txt")), None);
         assert_eq!(m.label(Path::new("ns/./dh/ss.txt")), "builtin/ns/dh/ss.txt");

@@ -16,8 +16,18 @@ use std::net::Ipv6Addr;
 
 /// TCP states as ss prints them (`sstate_name` in ss.c).
 const TCP_STATES: [&str; 12] = [
-    "UNKNOWN", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",
-    "UNCONN", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
+    "UNKNOWN",
+    "ESTAB",
+    "SYN-SENT",
+    "SYN-RECV",
+    "FIN-WAIT-1",
+    "FIN-WAIT-2",
+    "TIME-WAIT",
+    "UNCONN",
+    "CLOSE-WAIT",
+    "LAST-ACK",
+    "LISTEN",
+    "CLOSING",
 ];
 
 pub(crate) fn parse(label: &str, src: &str) -> Result<Vec<ListenSocket>, LoadError> {
@@ -55,12 +65,16 @@ pub(crate) fn parse(label: &str, src: &str) -> Result<Vec<ListenSocket>, LoadErr
         if rest.len() < 4 {
             return Err(err(
                 line.len(),
-                "expected `Recv-Q Send-Q Local-Address:Port Peer-Address:Port` after the state".into(),
+                "expected `Recv-Q Send-Q Local-Address:Port Peer-Address:Port` after the state"
+                    .into(),
             ));
         }
         for &(at, q) in &rest[..2] {
             if q.parse::<u64>().is_err() {
-                return Err(err(at, format!("expected a queue length (a number), found `{q}`")));
+                return Err(err(
+                    at,
+                    format!("expected a queue length (a number), found `{q}`"),
+                ));
             }
         }
         let (local_at, local) = rest[2];
@@ -141,11 +155,17 @@ fn process_name(col: &str) -> Result<Option<String>, (usize, String)> {
     let name_start = at + "users:((".len();
     let rest = &col[name_start..];
     let Some(quoted) = rest.strip_prefix('"') else {
-        return Err((name_start, "expected a quoted process name after `users:((`".into()));
+        return Err((
+            name_start,
+            "expected a quoted process name after `users:((`".into(),
+        ));
     };
     match quoted.find('"') {
         Some(end) => Ok(Some(quoted[..end].to_string())),
-        None => Err((name_start, "expected the closing `\"` of the process name".into())),
+        None => Err((
+            name_start,
+            "expected the closing `\"` of the process name".into(),
+        )),
     }
 }
 
@@ -158,11 +178,17 @@ mod tests {
     fn local_addresses() {
         let v4 = |s| parse_local(s).unwrap();
         assert_eq!(v4("0.0.0.0:80"), Some((Ipv4Addr::UNSPECIFIED, 80, None)));
-        assert_eq!(v4("127.0.0.1%lo:53"), Some((Ipv4Addr::LOCALHOST, 53, Some("lo".into()))));
+        assert_eq!(
+            v4("127.0.0.1%lo:53"),
+            Some((Ipv4Addr::LOCALHOST, 53, Some("lo".into())))
+        );
         assert_eq!(v4("*:7001"), Some((Ipv4Addr::UNSPECIFIED, 7001, None)));
         assert_eq!(v4("[::]:7002"), None);
         assert_eq!(v4("[::1]:7008"), None);
-        assert_eq!(v4("[::ffff:127.0.0.1]:7009"), Some((Ipv4Addr::LOCALHOST, 7009, None)));
+        assert_eq!(
+            v4("[::ffff:127.0.0.1]:7009"),
+            Some((Ipv4Addr::LOCALHOST, 7009, None))
+        );
         assert!(parse_local("0.0.0.0").is_err());
         assert!(parse_local("0.0.0.0:x").is_err());
         assert!(parse_local("300.0.0.0:80").is_err());

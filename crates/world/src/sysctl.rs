@@ -29,7 +29,12 @@ pub(crate) fn parse(label: &str, src: &str) -> Result<Sysctls, LoadError> {
         };
         let key = line[..eq].trim();
         if key.is_empty() {
-            return Err(LoadError::at(label, src, start + lead, "expected a sysctl name before `=`"));
+            return Err(LoadError::at(
+                label,
+                src,
+                start + lead,
+                "expected a sysctl name before `=`",
+            ));
         }
         if let Some(bad) = key.find(|c: char| c.is_whitespace()) {
             return Err(LoadError::at(
@@ -42,7 +47,8 @@ pub(crate) fn parse(label: &str, src: &str) -> Result<Sysctls, LoadError> {
         // `sysctl` accepts `/` as separator too (net/ipv4/ip_forward).
         let key = key.replace('/', ".");
         let value = line[eq + 1..].trim();
-        let value_start = start + eq + 1 + (line[eq + 1..].len() - line[eq + 1..].trim_start().len());
+        let value_start =
+            start + eq + 1 + (line[eq + 1..].len() - line[eq + 1..].trim_start().len());
         value_at.insert(key.clone(), value_start);
         s.raw.insert(key, value.to_string());
     }
@@ -76,7 +82,11 @@ mod tests {
 
     #[test]
     fn parses_lines() {
-        let s = parse("t", "# c\n\nnet/ipv4/ip_forward=1\n  net.bridge.bridge-nf-call-iptables = 0 \n").unwrap();
+        let s = parse(
+            "t",
+            "# c\n\nnet/ipv4/ip_forward=1\n  net.bridge.bridge-nf-call-iptables = 0 \n",
+        )
+        .unwrap();
         assert!(s.ip_forward);
         assert_eq!(s.bridge_nf_call_iptables, Some(false));
         assert_eq!(s.raw["net.ipv4.ip_forward"], "1");

@@ -66,6 +66,9 @@ fn every_case_folder_is_tested() {
     let src = include_str!("broken.rs");
     for entry in std::fs::read_dir("tests/broken").unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(src.contains(&format!("=> \"{name}\"")), "tests/broken/{name} has no test");
+        assert!(
+            src.contains(&format!("=> \"{name}\"")),
+            "tests/broken/{name} has no test"
+        );
     }
 }

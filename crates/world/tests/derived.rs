@@ -9,15 +9,11 @@ use common::{fixture, mem_copy, test_world, FIXTURES};
 use pktpath_world::*;
 use std::path::Path;
 
-/// Load `dir` twice, with and without the namespaces' `ip-route.json`, (and without
-/// iptables-save.txt, which has nothing to do with routes) and compare the kernel-made
+/// Load `dir` twice, with and without the namespaces' `ip-route.json`, and compare the kernel-made
 /// routes (those without a gateway: the fixtures' other routes all have one) per namespace.
 fn compare(dir: &Path) -> usize {
-    let mut full = mem_copy(dir);
+    let full = mem_copy(dir);
     let paths: Vec<_> = full.paths().map(Path::to_path_buf).collect();
-    for p in paths.iter().filter(|p| p.ends_with("iptables-save.txt")) {
-        full.remove(p);
-    }
     let mut derived = full.clone();
     for p in paths.iter().filter(|p| p.ends_with("ip-route.json")) {
         derived.remove(p);
@@ -29,11 +25,23 @@ fn compare(dir: &Path) -> usize {
         let mut want: Vec<_> = f
             .routes
             .iter()
-            .filter(|r| r.gateway.is_none() && matches!(r.kind, RouteType::Unicast | RouteType::Local | RouteType::Broadcast))
+            .filter(|r| {
+                r.gateway.is_none()
+                    && matches!(
+                        r.kind,
+                        RouteType::Unicast | RouteType::Local | RouteType::Broadcast
+                    )
+            })
             .cloned()
             .collect();
         let mut got = d.routes.clone();
-        let key = |r: &Route| (r.table, r.dst, format!("{:?}{:?}{:?}", r.kind, r.dev, r.prefsrc));
+        let key = |r: &Route| {
+            (
+                r.table,
+                r.dst,
+                format!("{:?}{:?}{:?}", r.kind, r.dev, r.prefsrc),
+            )
+        };
         want.sort_by_key(key);
         got.sort_by_key(key);
         assert_eq!(got, want, "{}: namespace {}", dir.display(), f.name);
@@ -61,14 +69,22 @@ fn container_without_route_file() {
     // The memcached container's addresses alone: the kernel's routes but no default route.
     let mut m = mem_copy(&fixture("docker-memcached"));
     m.remove("ns/memcached/ip-route.json");
-    m.remove("ns/dh/iptables-save.txt");
     let w = load_world_from(&m, "x".into()).unwrap();
     let routes: Vec<String> = w
         .namespace("memcached")
         .unwrap()
         .routes
         .iter()
-        .map(|r| format!("{} {:?} {} dev {} src {}", r.table, r.kind, r.dst, r.dev.as_deref().unwrap(), r.prefsrc.unwrap()))
+        .map(|r| {
+            format!(
+                "{} {:?} {} dev {} src {}",
+                r.table,
+                r.kind,
+                r.dst,
+                r.dev.as_deref().unwrap(),
+                r.prefsrc.unwrap()
+            )
+        })
         .collect();
     assert_eq!(
         routes,
@@ -90,7 +106,10 @@ fn fresh_namespace_defaults() {
     assert_eq!(n.role, Role::Client);
     assert_eq!(n.interfaces.len(), 1);
     let lo = &n.interfaces[0];
-    assert_eq!((lo.name.as_str(), lo.kind.clone(), lo.up, lo.addrs.len()), ("lo", IfaceKind::Loopback, false, 0));
+    assert_eq!(
+        (lo.name.as_str(), lo.kind.clone(), lo.up, lo.addrs.len()),
+        ("lo", IfaceKind::Loopback, false, 0)
+    );
     assert!(n.routes.is_empty());
     assert_eq!(n.rules.len(), 3);
     assert!(!n.sysctls.ip_forward);

@@ -103,7 +103,9 @@ impl Sim {
                     RouteError::Blackhole => DropReason::Blackhole,
                     _ => DropReason::NoRoute,
                 };
-                if let Some(code) = code {
+                // ip_error(): "if (!IN_DEV_FORWARD(in_dev)) ... goto out": with forwarding
+                // off on the input device nothing is sent back.
+                if let Some(code) = code.filter(|_| self.ns(ns).forwarding(&self.topo, dev)) {
                     self.icmp_send(ns, &pkt, ICMP_DEST_UNREACH, code, false);
                 }
                 self.drop_pkt(ns, &pkt, reason);
@@ -230,6 +232,7 @@ impl Sim {
                 pkt: Box::new(pkt),
                 mac: ([0; 6], [0; 6]),
             });
+            self.xmit_done();
             return;
         }
         let Some(owner) = self.topo.arp(dev, nexthop) else {
@@ -280,6 +283,7 @@ impl Sim {
             pkt: Box::new(pkt),
             mac,
         });
+        self.xmit_done();
     }
 }
 

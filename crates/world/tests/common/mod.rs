@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 /// `<repo root>/../shared/fixtures` (CI clones the repo with `shared/` as a sibling).
 pub fn fixtures() -> PathBuf {
-    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures"));
+    let p = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures"
+    ));
     p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
 }
 

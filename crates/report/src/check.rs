@@ -1,0 +1,103 @@
+//! `pktpath check`: run every `[[probe]]` of a world and compare with what the kernel
+//! recorded — the outcome (`expect`) and, when the snapshot has the kernel's trace, the
+//! first packet's path through the trace namespace's rules.
+
+use crate::xtmon;
+use pktpath_engine::{ProbeSpec, Sim, SimOptions};
+use pktpath_trace::{compare, first_packet, TraceDiff};
+use pktpath_world::{Outcome, Probe, World};
+use serde::Serialize;
+
+/// One probe's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeCheck {
+    pub name: String,
+    pub expect: Option<&'static str>,
+    pub got: &'static str,
+    pub ok: bool,
+    /// `None` when the world has no kernel trace for the probe.
+    pub trace_match: Option<bool>,
+    #[serde(skip)]
+    pub trace_diff: Option<String>,
+    pub client_says: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub probes: Vec<ProbeCheck>,
+    pub passed: usize,
+    pub failed: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{0}")]
+    World(String),
+    #[error("probe {probe}: {msg}")]
+    Probe { probe: String, msg: String },
+    #[error("{0}")]
+    Trace(#[from] pktpath_trace::TraceParseError),
+    #[error("{path}: {err}")]
+    Io { path: String, err: std::io::Error },
+}
+
+pub fn spec_of(p: &Probe) -> ProbeSpec {
+    ProbeSpec {
+        from: p.from.clone(),
+        proto: p.proto,
+        dst: p.dst,
+        dport: p.dport,
+        sport: p.sport,
+        trace_ns: p.trace_namespace.clone(),
+        keep_conntrack: p.keep_conntrack,
+    }
+}
+
+/// Run all probes of `world` in order, in one simulator (conntrack is flushed before
+/// each probe unless it says `keep_conntrack`).
+pub fn check_world(world: &World, opts: SimOptions) -> Result<CheckReport, CheckError> {
+    let mut sim = Sim::new(world, opts).map_err(CheckError::World)?;
+    let mut probes = Vec::new();
+    for p in &world.probes {
+        let spec = spec_of(p);
+        let run = sim.probe(&spec).map_err(|e| CheckError::Probe {
+            probe: p.name.clone(),
+            msg: e.to_string(),
+        })?;
+        let (trace_match, trace_diff) = match (&p.trace, &p.trace_namespace) {
+            (Some(path), Some(tns)) => {
+                let full = world.root.join(path);
+                let text = std::fs::read_to_string(&full).map_err(|err| CheckError::Io {
+                    path: full.display().to_string(),
+                    err,
+                })?;
+                let kernel = pktpath_trace::parse(&text, &full.display().to_string())?;
+                let ns = sim.ns_by_name(tns).ok_or_else(|| CheckError::Probe {
+                    probe: p.name.clone(),
+                    msg: format!("no namespace {tns}"),
+                })?;
+                let ours = xtmon::lines(&sim, &run, ns);
+                let d: TraceDiff = compare(&first_packet(&kernel), &first_packet(&ours));
+                (Some(d.is_match()), (!d.is_match()).then(|| d.to_string()))
+            }
+            _ => (None, None),
+        };
+        let ok = p.expect.is_none_or(|e| e == run.outcome) && trace_match != Some(false);
+        probes.push(ProbeCheck {
+            name: p.name.clone(),
+            expect: p.expect.map(Outcome::as_str),
+            got: run.outcome.as_str(),
+            ok,
+            trace_match,
+            trace_diff,
+            client_says: run.client_says.clone(),
+        });
+    }
+    let passed = probes.iter().filter(|p| p.ok).count();
+    let failed = probes.len() - passed;
+    Ok(CheckReport {
+        probes,
+        passed,
+        failed,
+    })
+}
