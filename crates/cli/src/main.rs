@@ -1,1 +1,127 @@
-fn main() {}
+//! The `pktpath` command line: `probe`, `check`, `demo`.
+
+mod cmd;
+mod input;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "pktpath",
+    version,
+    about = "A faithful twin of Linux container networking: simulate packets through netfilter, routing, bridges and Docker/kube-proxy rules, exactly as the kernel would."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// For people: every hook, table, chain and rule, NAT, conntrack, routing.
+    Text,
+    /// Machine-readable: the outcome and every event.
+    Json,
+    /// Exactly what `xtables-monitor --trace` prints in the trace namespace.
+    XtablesMonitor,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Icmp,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Simulate one client exchange (curl, a UDP datagram, or ping) and show its path.
+    Probe {
+        /// A world snapshot folder, or `builtin:NAME` (see `pktpath demo --list`).
+        world: String,
+        /// The namespace the client runs in.
+        #[arg(long)]
+        from: String,
+        #[arg(long, value_enum, default_value_t = Proto::Tcp)]
+        proto: Proto,
+        /// Destination `IP:PORT` (just `IP` for icmp).
+        #[arg(long)]
+        dst: String,
+        /// The client's source port (default: an ephemeral port).
+        #[arg(long)]
+        sport: Option<u16>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Namespace whose trace to show (xtables-monitor format: required unless the
+        /// world has a host namespace; text format: only this namespace).
+        #[arg(long)]
+        trace_ns: Option<String>,
+        /// Seed for random choices (statistic, NAT ports, ephemeral ports).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Run every [[probe]] of a world and compare with the recorded outcome and trace.
+    Check {
+        world: String,
+        /// Print `{"probes":[...],"passed":N,"failed":M}`.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Tell seed 000's story on worlds built into the binary: why a DOCKER-USER REJECT
+    /// does not block `curl localhost`, and the OUTPUT rule that does.
+    Demo {
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+        /// List the built-in worlds and exit.
+        #[arg(long)]
+        list: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Probe {
+            world,
+            from,
+            proto,
+            dst,
+            sport,
+            format,
+            trace_ns,
+            seed,
+            color,
+        } => cmd::probe::run(cmd::probe::Args {
+            world,
+            from,
+            proto,
+            dst,
+            sport,
+            format,
+            trace_ns,
+            seed,
+            color,
+        }),
+        Cmd::Check { world, json, seed } => cmd::check::run(&world, json, seed),
+        Cmd::Demo { color, list } => cmd::demo::run(color, list),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

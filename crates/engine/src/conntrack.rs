@@ -188,7 +188,11 @@ impl Conntrack {
                 dst: inner.dst,
                 proto: inner.proto,
                 sport: inner.sport,
-                dport: if inner.proto == 1 { inner.sport } else { inner.dport },
+                dport: if inner.proto == 1 {
+                    inner.sport
+                } else {
+                    inner.dport
+                },
             };
             return match self.hash.get(&t).copied() {
                 Some((id, d)) => {
@@ -353,7 +357,11 @@ pub fn conn_line(c: &Conn) -> String {
             let _ = write!(s, "tcp      6 {} {} ", c.tcp.timeout(), c.tcp.name());
         }
         17 => {
-            let t = if c.status & status::SEEN_REPLY != 0 { 120 } else { 30 };
+            let t = if c.status & status::SEEN_REPLY != 0 {
+                120
+            } else {
+                30
+            };
             let _ = write!(s, "udp      17 {t} ");
         }
         1 => {

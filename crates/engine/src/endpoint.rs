@@ -7,7 +7,9 @@
 
 use crate::event::{DropReason, Event};
 use crate::netns::App;
-use crate::packet::{tcp_flags::*, unreach, Packet, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, L4};
+use crate::packet::{
+    tcp_flags::*, unreach, Packet, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, L4,
+};
 use crate::sim::{Sim, Task, TimerKind};
 use crate::topology::NsId;
 use pktpath_world::{L4Proto, UserlandProxy};
@@ -22,7 +24,10 @@ pub enum Role {
     /// A server's accepted connection (or a UDP server's flow).
     Server { process: String },
     /// docker-proxy's accepted connection; `back` is its onward connection.
-    ProxyFront { proxy: UserlandProxy, back: Option<usize> },
+    ProxyFront {
+        proxy: UserlandProxy,
+        back: Option<usize>,
+    },
     /// docker-proxy's onward connection for `front`.
     ProxyBack { front: usize },
 }
@@ -141,9 +146,19 @@ impl Sim {
         }
     }
 
-    fn find_ep(&self, ns: NsId, proto: L4Proto, local: (Ipv4Addr, u16), remote: (Ipv4Addr, u16)) -> Option<usize> {
+    fn find_ep(
+        &self,
+        ns: NsId,
+        proto: L4Proto,
+        local: (Ipv4Addr, u16),
+        remote: (Ipv4Addr, u16),
+    ) -> Option<usize> {
         self.endpoints.iter().position(|e| {
-            e.ns == ns && e.proto == proto && e.local == local && e.remote == remote && e.st != TcpSt::Closed
+            e.ns == ns
+                && e.proto == proto
+                && e.local == local
+                && e.remote == remote
+                && e.st != TcpSt::Closed
         })
     }
 
@@ -180,7 +195,11 @@ impl Sim {
     /// The socket layer: a packet delivered locally in `ns`.
     pub(crate) fn socket_rcv(&mut self, ns: NsId, pkt: Packet) {
         match pkt.l4 {
-            L4::Tcp { sport, dport, flags } => self.tcp_rcv(ns, pkt.clone(), sport, dport, flags),
+            L4::Tcp {
+                sport,
+                dport,
+                flags,
+            } => self.tcp_rcv(ns, pkt.clone(), sport, dport, flags),
             L4::Udp { sport, dport } => self.udp_rcv(ns, pkt, sport, dport),
             L4::IcmpEcho { ty, id, seq } => {
                 if ty == ICMP_ECHO {
@@ -218,7 +237,8 @@ impl Sim {
                     };
                     self.send_from(ns, reply);
                 } else if ty == ICMP_ECHOREPLY {
-                    if let Some(ep) = self.find_ep(ns, L4Proto::Icmp, (pkt.dst, id), (pkt.src, id)) {
+                    if let Some(ep) = self.find_ep(ns, L4Proto::Icmp, (pkt.dst, id), (pkt.src, id))
+                    {
                         self.emit(Event::Deliver {
                             ns,
                             what: "ICMP echo reply to ping".into(),
@@ -306,14 +326,29 @@ impl Sim {
             if let Some(l) = self.ns(ns).listener(L4Proto::Tcp, pkt.dst, dport).cloned() {
                 let role = match l.app {
                     App::Server { process } => Role::Server { process },
-                    App::Proxy(p) => Role::ProxyFront { proxy: p, back: None },
+                    App::Proxy(p) => Role::ProxyFront {
+                        proxy: p,
+                        back: None,
+                    },
                 };
                 self.emit(Event::Deliver {
                     ns,
-                    what: format!("SYN to listening socket {}:{} ({})", l.addr, l.port, describe_role(&role)),
+                    what: format!(
+                        "SYN to listening socket {}:{} ({})",
+                        l.addr,
+                        l.port,
+                        describe_role(&role)
+                    ),
                     pkt: Box::new(pkt.clone()),
                 });
-                let ep = self.new_endpoint(ns, L4Proto::Tcp, (pkt.dst, dport), (pkt.src, sport), role, TcpSt::SynRecv);
+                let ep = self.new_endpoint(
+                    ns,
+                    L4Proto::Tcp,
+                    (pkt.dst, dport),
+                    (pkt.src, sport),
+                    role,
+                    TcpSt::SynRecv,
+                );
                 self.tcp_send(ep, SYN | ACK, 0);
                 return;
             }
@@ -325,7 +360,10 @@ impl Sim {
         // tcp_v4_send_reset(): nothing listens here.
         self.emit(Event::Deliver {
             ns,
-            what: format!("no socket on {}:{}: the kernel answers with RST", pkt.dst, dport),
+            what: format!(
+                "no socket on {}:{}: the kernel answers with RST",
+                pkt.dst, dport
+            ),
             pkt: Box::new(pkt.clone()),
         });
         let rflags = if flags & ACK != 0 { RST } else { RST | ACK };
@@ -454,7 +492,9 @@ impl Sim {
             Role::ProxyFront { back, .. } => {
                 self.tcp_send(ep, ACK, 0);
                 match back {
-                    Some(b) if self.endpoints[b].st == TcpSt::Established => self.tcp_send(b, ACK | PSH, payload),
+                    Some(b) if self.endpoints[b].st == TcpSt::Established => {
+                        self.tcp_send(b, ACK | PSH, payload)
+                    }
                     _ => self.endpoints[ep].pending = Some(payload),
                 }
             }
@@ -488,7 +528,10 @@ impl Sim {
             ns,
             text: format!(
                 "docker-proxy accepted {}:{}; it dials {}:{} from this namespace",
-                self.endpoints[front].remote.0, self.endpoints[front].remote.1, dst, proxy.container_port
+                self.endpoints[front].remote.0,
+                self.endpoints[front].remote.1,
+                dst,
+                proxy.container_port
             ),
         });
         let route = match self.route_output(ns, dst, None, 0) {
@@ -511,14 +554,20 @@ impl Sim {
             *back = Some(b);
         }
         self.tcp_send(b, SYN, 0);
-        self.schedule(1000, Task::Timer {
-            ep: b,
-            kind: TimerKind::Retransmit(1),
-        });
-        self.schedule(3000, Task::Timer {
-            ep: b,
-            kind: TimerKind::Retransmit(2),
-        });
+        self.schedule(
+            1000,
+            Task::Timer {
+                ep: b,
+                kind: TimerKind::Retransmit(1),
+            },
+        );
+        self.schedule(
+            3000,
+            Task::Timer {
+                ep: b,
+                kind: TimerKind::Retransmit(2),
+            },
+        );
     }
 
     /// The proxy's onward connection failed: it closes the client's connection.
@@ -526,7 +575,8 @@ impl Sim {
         let ns = self.endpoints[front].ns;
         self.emit(Event::Note {
             ns,
-            text: "docker-proxy's onward connection failed: it closes the client's connection".into(),
+            text: "docker-proxy's onward connection failed: it closes the client's connection"
+                .into(),
         });
         self.tcp_close(front);
     }
@@ -535,7 +585,10 @@ impl Sim {
         if let Some(ep) = self.find_ep(ns, L4Proto::Udp, (pkt.dst, dport), (pkt.src, sport)) {
             self.emit(Event::Deliver {
                 ns,
-                what: format!("UDP datagram to {}", describe_role(&self.endpoints[ep].role)),
+                what: format!(
+                    "UDP datagram to {}",
+                    describe_role(&self.endpoints[ep].role)
+                ),
                 pkt: Box::new(pkt.clone()),
             });
             self.endpoints[ep].result.response = true;
@@ -549,7 +602,10 @@ impl Sim {
             // __udp4_lib_rcv(): no socket, ICMP port unreachable.
             self.emit(Event::Deliver {
                 ns,
-                what: format!("no socket on {}:{}/udp: the kernel answers ICMP port unreachable", pkt.dst, dport),
+                what: format!(
+                    "no socket on {}:{}/udp: the kernel answers ICMP port unreachable",
+                    pkt.dst, dport
+                ),
                 pkt: Box::new(pkt.clone()),
             });
             self.icmp_send(ns, &pkt, ICMP_DEST_UNREACH, unreach::PORT, true);
@@ -559,7 +615,10 @@ impl Sim {
             App::Server { process } => {
                 self.emit(Event::Deliver {
                     ns,
-                    what: format!("UDP datagram to {process} on {}:{}: it echoes", l.addr, l.port),
+                    what: format!(
+                        "UDP datagram to {process} on {}:{}: it echoes",
+                        l.addr, l.port
+                    ),
                     pkt: Box::new(pkt.clone()),
                 });
                 // A server bound to 0.0.0.0 answers with sendto(): the source address is
@@ -595,7 +654,10 @@ impl Sim {
                     L4Proto::Udp,
                     (pkt.dst, dport),
                     (pkt.src, sport),
-                    Role::ProxyFront { proxy: p, back: None },
+                    Role::ProxyFront {
+                        proxy: p,
+                        back: None,
+                    },
                     TcpSt::Established,
                 );
                 let Ok(route) = self.route_output(ns, p.container_ip, None, 0) else {

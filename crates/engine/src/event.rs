@@ -75,8 +75,15 @@ pub enum DropReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteDecision {
     Local,
-    Forward { dev: IfId, via: Option<Ipv4Addr> },
-    Output { dev: IfId, via: Option<Ipv4Addr>, src: Ipv4Addr },
+    Forward {
+        dev: IfId,
+        via: Option<Ipv4Addr>,
+    },
+    Output {
+        dev: IfId,
+        via: Option<Ipv4Addr>,
+        src: Ipv4Addr,
+    },
     Error(String),
 }
 

@@ -93,8 +93,9 @@ impl Fib {
         routes.iter().find(|r| {
             r.route.dst.contains(&flow.dst)
                 && flow.oif.is_none_or(|o| r.dev.is_none_or(|d| d == o))
-                // A route through a device that is down is not used (RTNH_F_LINKDOWN/dead).
-                && r.dev.is_none_or(|d| topo.iface(d).up)
+                // A route through a device that is down is not used (its nexthop is dead),
+                // but the local route of an address on a down device still answers.
+                && (r.route.kind == RouteType::Local || r.dev.is_none_or(|d| topo.iface(d).up))
         })
     }
 

@@ -47,7 +47,8 @@ fn in_range(t: &Tuple, m: Manip, r: &NatRange) -> bool {
         Manip::Src => (t.src, t.sport),
         Manip::Dst => (t.dst, t.dport),
     };
-    r.addr.is_none_or(|(lo, hi)| lo <= a && a <= hi) && r.ports.is_none_or(|(lo, hi)| lo <= p && p <= hi)
+    r.addr.is_none_or(|(lo, hi)| lo <= a && a <= hi)
+        && r.ports.is_none_or(|(lo, hi)| lo <= p && p <= hi)
 }
 
 /// `nf_nat_used_tuple()`: would `t`'s reply tuple collide with another connection's?
@@ -244,7 +245,12 @@ pub fn manip_packet(ct: &Conntrack, pkt: &mut Packet, m: Manip) -> bool {
 
 /// `nf_nat_icmp_reply_translation()`: an ICMP error about a NATed connection gets its
 /// quoted header and its outer address rewritten.
-fn manip_icmp_error(c: &crate::conntrack::Conn, pkt: &mut Packet, m: Manip, reply_dir: bool) -> bool {
+fn manip_icmp_error(
+    c: &crate::conntrack::Conn,
+    pkt: &mut Packet,
+    m: Manip,
+    reply_dir: bool,
+) -> bool {
     let target = if reply_dir {
         c.orig.invert()
     } else {

@@ -40,7 +40,12 @@ pub struct NsState {
 }
 
 impl NsState {
-    pub fn build(id: NsId, n: &Namespace, topo: &Topology, rng: ChaCha8Rng) -> Result<NsState, String> {
+    pub fn build(
+        id: NsId,
+        n: &Namespace,
+        topo: &Topology,
+        rng: ChaCha8Rng,
+    ) -> Result<NsState, String> {
         let rules = CRuleset::compile(&n.ruleset, n.base_chains.as_ref())
             .map_err(|e| format!("namespace {}: {e}", n.name))?;
         let mut listeners: Vec<Listener> = Vec::new();
@@ -70,7 +75,10 @@ impl NsState {
         }
         // A proxy named only by its command line still listens on host-ip:host-port.
         for p in n.processes.iter().filter_map(|p| p.proxy) {
-            if !listeners.iter().any(|l| l.proto == p.proto && l.port == p.host_port) {
+            if !listeners
+                .iter()
+                .any(|l| l.proto == p.proto && l.port == p.host_port)
+            {
                 listeners.push(Listener {
                     proto: p.proto,
                     addr: p.host_ip,

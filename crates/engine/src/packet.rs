@@ -38,12 +38,27 @@ pub mod unreach {
 /// The transport header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum L4 {
-    Tcp { sport: u16, dport: u16, flags: u8 },
-    Udp { sport: u16, dport: u16 },
+    Tcp {
+        sport: u16,
+        dport: u16,
+        flags: u8,
+    },
+    Udp {
+        sport: u16,
+        dport: u16,
+    },
     /// Echo request/reply carry an id (conntrack uses it like a port).
-    IcmpEcho { ty: u8, id: u16, seq: u16 },
+    IcmpEcho {
+        ty: u8,
+        id: u16,
+        seq: u16,
+    },
     /// An ICMP error quoting the offending packet's header.
-    IcmpError { ty: u8, code: u8, inner: InnerHeader },
+    IcmpError {
+        ty: u8,
+        code: u8,
+        inner: InnerHeader,
+    },
 }
 
 /// The IP + first 8 bytes of L4 header quoted by an ICMP error.

@@ -77,8 +77,14 @@ pub fn trace_rules(proto: L4Proto, lport: u16) -> Vec<(&'static str, String)> {
     let p = proto.as_str();
     let mut v = Vec::new();
     for chain in ["PREROUTING", "OUTPUT"] {
-        v.push((chain, format!("-A {chain} -p {p} -m {p} --sport {lport} -j TRACE")));
-        v.push((chain, format!("-A {chain} -p {p} -m {p} --dport {lport} -j TRACE")));
+        v.push((
+            chain,
+            format!("-A {chain} -p {p} -m {p} --sport {lport} -j TRACE"),
+        ));
+        v.push((
+            chain,
+            format!("-A {chain} -p {p} -m {p} --dport {lport} -j TRACE"),
+        ));
         v.push((chain, format!("-A {chain} -p icmp -j TRACE")));
     }
     v
@@ -90,7 +96,10 @@ impl Sim {
             .ns_by_name(&spec.from)
             .ok_or_else(|| ProbeError::NoNamespace(spec.from.clone()))?;
         let trace_ns = match &spec.trace_ns {
-            Some(n) => Some(self.ns_by_name(n).ok_or_else(|| ProbeError::NoNamespace(n.clone()))?),
+            Some(n) => Some(
+                self.ns_by_name(n)
+                    .ok_or_else(|| ProbeError::NoNamespace(n.clone()))?,
+            ),
             None => None,
         };
         let dport = match spec.proto {
@@ -104,8 +113,11 @@ impl Sim {
         let saved = trace_ns.map(|t| {
             let saved = self.ns(t).rules.clone();
             for (chain, text) in trace_rules(spec.proto, sport) {
-                let (_, rule) = parse_rule(&text, "<trace rule>", 1).expect("TRACE rules are valid");
-                self.ns_mut(t).rules.insert_first(TableName::Raw, chain, rule);
+                let (_, rule) =
+                    parse_rule(&text, "<trace rule>", 1).expect("TRACE rules are valid");
+                self.ns_mut(t)
+                    .rules
+                    .insert_first(TableName::Raw, chain, rule);
             }
             (t, saved)
         });
@@ -129,16 +141,23 @@ impl Sim {
                 };
                 self.emit(Event::Note {
                     ns,
-                    text: format!("the client's own routing has no way to {}: {says}", spec.dst),
+                    text: format!(
+                        "the client's own routing has no way to {}: {says}",
+                        spec.dst
+                    ),
                 });
                 return ProbeRun {
                     outcome: Outcome::NoRoute,
                     client_says: says.into(),
                     sport,
-                    events: self.events.take().map(|e| {
-                        self.events = Some(Vec::new());
-                        e
-                    }).unwrap_or_default(),
+                    events: self
+                        .events
+                        .take()
+                        .map(|e| {
+                            self.events = Some(Vec::new());
+                            e
+                        })
+                        .unwrap_or_default(),
                     uncertain: false,
                     traced_rules: None,
                 };
@@ -154,7 +173,11 @@ impl Sim {
             (route.src, local_port),
             (spec.dst, remote_port),
             Role::Probe,
-            if spec.proto == L4Proto::Tcp { TcpSt::SynSent } else { TcpSt::Established },
+            if spec.proto == L4Proto::Tcp {
+                TcpSt::SynSent
+            } else {
+                TcpSt::Established
+            },
         );
         match spec.proto {
             L4Proto::Tcp => {
@@ -163,8 +186,20 @@ impl Sim {
                 self.endpoints[ep].request_len = 64 + host.len() as u16;
                 self.tcp_send(ep, tcp_flags::SYN, 0);
                 // SYN retransmissions (RTO 1 s, doubling) until curl gives up.
-                self.schedule(1000, Task::Timer { ep, kind: TimerKind::Retransmit(1) });
-                self.schedule(3000, Task::Timer { ep, kind: TimerKind::Retransmit(2) });
+                self.schedule(
+                    1000,
+                    Task::Timer {
+                        ep,
+                        kind: TimerKind::Retransmit(1),
+                    },
+                );
+                self.schedule(
+                    3000,
+                    Task::Timer {
+                        ep,
+                        kind: TimerKind::Retransmit(2),
+                    },
+                );
             }
             L4Proto::Udp => self.udp_send(ep, UDP_PAYLOAD),
             L4Proto::Icmp => {
@@ -172,7 +207,11 @@ impl Sim {
                 let pkt = Packet {
                     src: route.src,
                     dst: spec.dst,
-                    l4: L4::IcmpEcho { ty: ICMP_ECHO, id: sport, seq: 1 },
+                    l4: L4::IcmpEcho {
+                        ty: ICMP_ECHO,
+                        id: sport,
+                        seq: 1,
+                    },
                     len: 28 + PING_PAYLOAD,
                     ttl: 64,
                     tos: 0,
@@ -194,7 +233,13 @@ impl Sim {
                 self.send_from(ns, pkt);
             }
         }
-        self.schedule(CLIENT_TIMEOUT_MS + 1, Task::Timer { ep, kind: TimerKind::Deadline });
+        self.schedule(
+            CLIENT_TIMEOUT_MS + 1,
+            Task::Timer {
+                ep,
+                kind: TimerKind::Deadline,
+            },
+        );
         self.run_until(CLIENT_TIMEOUT_MS + 1);
         let r = self.endpoints[ep].result.clone();
         let (outcome, says) = match spec.proto {
@@ -216,12 +261,17 @@ impl Sim {
                     }
                 } else {
                     match r.error {
-                        Some(ClientError::Refused) => (Outcome::Refused, "curl: (7) Connection refused".into()),
+                        Some(ClientError::Refused) => {
+                            (Outcome::Refused, "curl: (7) Connection refused".into())
+                        }
                         Some(ClientError::Unreachable) => (
                             Outcome::NoRoute,
                             format!("curl: (7) {}", r.error_text.clone().unwrap_or_default()),
                         ),
-                        None => (Outcome::Timeout, "curl: (28) Connection timed out after 3001 milliseconds".into()),
+                        None => (
+                            Outcome::Timeout,
+                            "curl: (28) Connection timed out after 3001 milliseconds".into(),
+                        ),
                     }
                 }
             }
@@ -230,8 +280,12 @@ impl Sim {
                     (Outcome::Connected, "reply received".into())
                 } else {
                     match r.error {
-                        Some(ClientError::Refused) => (Outcome::Refused, "Connection refused".into()),
-                        Some(ClientError::Unreachable) => (Outcome::NoRoute, r.error_text.clone().unwrap_or_default()),
+                        Some(ClientError::Refused) => {
+                            (Outcome::Refused, "Connection refused".into())
+                        }
+                        Some(ClientError::Unreachable) => {
+                            (Outcome::NoRoute, r.error_text.clone().unwrap_or_default())
+                        }
                         None => (Outcome::Timeout, "no reply within 3 s".into()),
                     }
                 }

@@ -82,7 +82,8 @@ impl Sim {
             .iter()
             .enumerate()
             .map(|(i, n)| {
-                let r = ChaCha8Rng::seed_from_u64(opts.seed.wrapping_mul(31).wrapping_add(i as u64));
+                let r =
+                    ChaCha8Rng::seed_from_u64(opts.seed.wrapping_mul(31).wrapping_add(i as u64));
                 NsState::build(NsId(i as u16), n, &topo, r)
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -125,7 +126,8 @@ impl Sim {
         self.seq += 1;
         self.tasks.push(Some(task));
         let idx = self.tasks.len() - 1;
-        self.queue.push(Reverse((self.now + delay_ms, self.seq, idx)));
+        self.queue
+            .push(Reverse((self.now + delay_ms, self.seq, idx)));
     }
 
     /// A frame was queued to a device. A process sending it (not softirq) runs the

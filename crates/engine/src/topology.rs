@@ -116,10 +116,16 @@ impl Topology {
                     let port = find(&ns[ni], i.name.as_str())
                         .ok_or_else(|| format!("{}: no interface {}", n.name, i.name))?;
                     let br = find(&ns[ni], m).ok_or_else(|| {
-                        format!("{}: {} has master {m}, which does not exist", n.name, i.name)
+                        format!(
+                            "{}: {} has master {m}, which does not exist",
+                            n.name, i.name
+                        )
                     })?;
                     ns[ni].ifaces[port as usize].master = Some(IfId { ns: nsid, idx: br });
-                    ns[ni].ifaces[br as usize].ports.push(IfId { ns: nsid, idx: port });
+                    ns[ni].ifaces[br as usize].ports.push(IfId {
+                        ns: nsid,
+                        idx: port,
+                    });
                     ns[ni].ifaces[br as usize].kind = IfaceKind::Bridge;
                 }
             }
@@ -161,7 +167,10 @@ impl Topology {
             .ifaces
             .iter()
             .position(|i| i.up && i.has_addr(a))
-            .map(|idx| IfId { ns, idx: idx as u16 })
+            .map(|idx| IfId {
+                ns,
+                idx: idx as u16,
+            })
     }
 
     /// ARP: which interface on the segment that `out` transmits onto answers for `ip`.
@@ -267,7 +276,10 @@ impl Topology {
 }
 
 fn find(ns: &NsTopo, name: &str) -> Option<u16> {
-    ns.ifaces.iter().position(|i| i.name == name).map(|i| i as u16)
+    ns.ifaces
+        .iter()
+        .position(|i| i.name == name)
+        .map(|i| i as u16)
 }
 
 fn resolve(world: &World, ns: &[NsTopo], nsname: &str, ifname: &str) -> Result<IfId, String> {

@@ -54,8 +54,25 @@ pub fn spec_of(p: &Probe) -> ProbeSpec {
 }
 
 /// Run all probes of `world` in order, in one simulator (conntrack is flushed before
-/// each probe unless it says `keep_conntrack`).
+/// each probe unless it says `keep_conntrack`). Kernel traces are read from the world's
+/// folder.
 pub fn check_world(world: &World, opts: SimOptions) -> Result<CheckReport, CheckError> {
+    let root = world.root.clone();
+    check_world_with(world, opts, &|rel| {
+        let full = root.join(rel);
+        std::fs::read_to_string(&full).map_err(|err| CheckError::Io {
+            path: full.display().to_string(),
+            err,
+        })
+    })
+}
+
+/// [`check_world`] with a way to read the world's recorded files (for built-in worlds).
+pub fn check_world_with(
+    world: &World,
+    opts: SimOptions,
+    read: &dyn Fn(&std::path::Path) -> Result<String, CheckError>,
+) -> Result<CheckReport, CheckError> {
     let mut sim = Sim::new(world, opts).map_err(CheckError::World)?;
     let mut probes = Vec::new();
     for p in &world.probes {
@@ -66,12 +83,9 @@ pub fn check_world(world: &World, opts: SimOptions) -> Result<CheckReport, Check
         })?;
         let (trace_match, trace_diff) = match (&p.trace, &p.trace_namespace) {
             (Some(path), Some(tns)) => {
-                let full = world.root.join(path);
-                let text = std::fs::read_to_string(&full).map_err(|err| CheckError::Io {
-                    path: full.display().to_string(),
-                    err,
-                })?;
-                let kernel = pktpath_trace::parse(&text, &full.display().to_string())?;
+                let text = read(path)?;
+                let label = world.root.join(path).display().to_string();
+                let kernel = pktpath_trace::parse(&text, &label)?;
                 let ns = sim.ns_by_name(tns).ok_or_else(|| CheckError::Probe {
                     probe: p.name.clone(),
                     msg: format!("no namespace {tns}"),

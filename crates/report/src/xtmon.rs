@@ -10,8 +10,8 @@ use pktpath_engine::topology::{IfId, NsId, Topology};
 use pktpath_engine::{Event, Hook, ProbeRun, Sim, Verdict};
 use pktpath_rules::TableName;
 use pktpath_trace::{
-    Ipv4Header, L4Info, LinkLayer, MacHeader, NetworkHeader, PacketLine, TcpFlags, TraceKind, TraceLine,
-    Verdict as XtVerdict, XtLine,
+    Ipv4Header, L4Info, LinkLayer, MacHeader, NetworkHeader, PacketLine, TcpFlags, TraceKind,
+    TraceLine, Verdict as XtVerdict, XtLine,
 };
 
 struct Invocation {
@@ -125,7 +125,9 @@ fn emit_packet(out: &mut Vec<XtLine>, inv: Option<&mut Invocation>, topo: &Topol
     let Some(inv) = inv else { return 0 };
     if !inv.dumped {
         inv.dumped = true;
-        out.push(XtLine::Packet(packet_line(&inv.pkt, inv.oif, inv.hook, inv.id, topo)));
+        out.push(XtLine::Packet(packet_line(
+            &inv.pkt, inv.oif, inv.hook, inv.id, topo,
+        )));
     }
     inv.id
 }
@@ -173,7 +175,11 @@ fn packet_line(p: &Packet, oif: Option<IfId>, hook: Hook, id: u32, topo: &Topolo
     ip.id = p.ip_id;
     ip.df = p.df;
     let l4 = match p.l4 {
-        L4::Tcp { sport, dport, flags } => L4Info::Tcp {
+        L4::Tcp {
+            sport,
+            dport,
+            flags,
+        } => L4Info::Tcp {
             sport,
             dport,
             flags: TcpFlags(flags),

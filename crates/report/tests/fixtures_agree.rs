@@ -17,7 +17,10 @@ fn worlds() -> Vec<PathBuf> {
         .collect();
     let own = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
     if let Ok(rd) = std::fs::read_dir(own) {
-        v.extend(rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("world.toml").exists()));
+        v.extend(
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("world.toml").exists()),
+        );
     }
     v.sort();
     v
@@ -28,8 +31,10 @@ fn all_fixture_probes_agree_with_the_kernel() {
     let mut failures = Vec::new();
     let mut total = 0;
     for w in worlds() {
-        let world = pktpath_world::load_world(&w).unwrap_or_else(|e| panic!("{}: {e}", w.display()));
-        let rep = check_world(&world, SimOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", w.display()));
+        let world =
+            pktpath_world::load_world(&w).unwrap_or_else(|e| panic!("{}: {e}", w.display()));
+        let rep = check_world(&world, SimOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", w.display()));
         for p in rep.probes {
             total += 1;
             if !p.ok {
@@ -46,5 +51,10 @@ fn all_fixture_probes_agree_with_the_kernel() {
         }
     }
     assert!(total >= 49, "only {total} probes found");
-    assert!(failures.is_empty(), "{} of {total} probes disagree:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} probes disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

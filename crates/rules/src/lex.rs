@@ -134,7 +134,15 @@ fn split_slow<'a>(line: &'a str, first_col: u32, out: &mut Vec<Token<'a>>) -> Re
         });
     }
     if in_arg {
-        finish(line, arg_start, line.len(), arg_col, quoted_any, &mut buf, out);
+        finish(
+            line,
+            arg_start,
+            line.len(),
+            arg_col,
+            quoted_any,
+            &mut buf,
+            out,
+        );
     }
     Ok(())
 }
@@ -163,7 +171,9 @@ mod tests {
     fn toks(s: &str) -> Vec<(String, u32)> {
         let mut v = Vec::new();
         split_args(s, 1, &mut v).unwrap();
-        v.into_iter().map(|t| (t.text.into_owned(), t.col)).collect()
+        v.into_iter()
+            .map(|t| (t.text.into_owned(), t.col))
+            .collect()
     }
 
     #[test]
@@ -189,7 +199,10 @@ mod tests {
                 ("x".into(), 26)
             ]
         );
-        assert_eq!(toks(r#"ab"c d"e"#), vec![("abc d".into(), 1), ("e".into(), 8)]);
+        assert_eq!(
+            toks(r#"ab"c d"e"#),
+            vec![("abc d".into(), 1), ("e".into(), 8)]
+        );
         assert_eq!(toks(r#""""#), vec![("".into(), 1)]);
         assert_eq!(toks(r"a\b"), vec![(r"a\b".into(), 1)]);
     }

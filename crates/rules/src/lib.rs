@@ -19,6 +19,7 @@ mod parse_save;
 mod parse_target;
 mod print;
 mod quote;
+mod validate;
 mod values;
 
 pub use error::ParseError;

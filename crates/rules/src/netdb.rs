@@ -68,7 +68,10 @@ pub fn protocol_by_name(name: &str) -> Option<u8> {
     if let Some(&n) = protocols().by_name.get(name) {
         return Some(n);
     }
-    CHAIN_PROTOS.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+    CHAIN_PROTOS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, v)| v)
 }
 
 /// The name iptables 1.8.9 prints for a protocol number (`proto_to_name(proto, 0)`):

@@ -8,6 +8,7 @@ use crate::lex::Token;
 use crate::model::*;
 use crate::netdb;
 use crate::values::*;
+use ipnet::Ipv4Net;
 
 /// A match being built while its options are read.
 #[derive(Debug)]
@@ -240,18 +241,14 @@ impl Pending {
                             a.next();
                             t
                         }
-                        Some(t) => {
-                            return Err(a.err_at(
-                                t,
-                                "`--tcp-flags` requires two arguments: MASK COMP (e.g. SYN,ACK SYN)",
-                            ))
-                        }
-                        None => {
-                            return Err(a.err(
-                                a.end_col,
-                                "`--tcp-flags` requires two arguments: MASK COMP (e.g. SYN,ACK SYN)",
-                            ))
-                        }
+                        Some(t) => return Err(a.err_at(
+                            t,
+                            "`--tcp-flags` requires two arguments: MASK COMP (e.g. SYN,ACK SYN)",
+                        )),
+                        None => return Err(a.err(
+                            a.end_col,
+                            "`--tcp-flags` requires two arguments: MASK COMP (e.g. SYN,ACK SYN)",
+                        )),
                     };
                     let comp_v = tcp_flag_list(a, comp)?;
                     m.flags = Some(neg(
@@ -266,7 +263,10 @@ impl Pending {
                     once(a, opt, m.option.is_some())?;
                     let v = a.value(opt)?;
                     let n = parse_uint(v.as_str(), 1, 255).ok_or_else(|| {
-                        a.err_at(v, format!("bad TCP option `{}`; expected 1-255", v.as_str()))
+                        a.err_at(
+                            v,
+                            format!("bad TCP option `{}`; expected 1-255", v.as_str()),
+                        )
                     })?;
                     m.option = Some(neg(inv, n as u8));
                 }
@@ -372,9 +372,6 @@ impl Pending {
                         once(a, opt, m.proto.is_some())?;
                         let v = a.value(opt)?;
                         let p = protocol(a, v)?;
-                        if p == Protocol::All {
-                            return Err(a.err_at(v, "conntrack: --ctproto 0 is not supported"));
-                        }
                         m.proto = Some(neg(inv, p));
                     }
                     "--ctorigsrc" | "--ctorigdst" | "--ctreplsrc" | "--ctrepldst" => {
@@ -386,7 +383,11 @@ impl Pending {
                         };
                         once(a, opt, slot.is_some())?;
                         let v = a.value(opt)?;
-                        let net = parse_ipv4_net(v.as_str()).map_err(|e| a.err_at(v, e))?;
+                        // conntrack keeps the address unmasked (`--ctorigsrc 10.1.2.3/16`
+                        // is saved as written).
+                        let net = parse_ipv4_addr_mask(v.as_str(), true)
+                            .map(|(ip, len)| Ipv4Net::new(ip, len).expect("len <= 32"))
+                            .map_err(|e| a.err_at(v, e))?;
                         *slot = Some(neg(inv, net));
                     }
                     "--ctorigsrcport" | "--ctorigdstport" | "--ctreplsrcport"
@@ -419,14 +420,10 @@ impl Pending {
                                 let x = parse_u32(v.as_str()).ok_or_else(bad)?;
                                 (x, x)
                             }
-                            Some((l, h)) => (
-                                parse_u32(l).ok_or_else(bad)?,
-                                parse_u32(h).ok_or_else(bad)?,
-                            ),
+                            Some((l, h)) => {
+                                (parse_u32(l).ok_or_else(bad)?, parse_u32(h).ok_or_else(bad)?)
+                            }
                         };
-                        if lo > hi {
-                            return Err(a.err_at(v, "conntrack: --ctexpire min > max"));
-                        }
                         m.expire = Some(neg(inv, (lo, hi)));
                     }
                     "--ctdir" => {
@@ -477,10 +474,8 @@ impl Pending {
                     no_inv(a, inv, opt)?;
                     once(a, opt, m.is_some())?;
                     let v = a.value(opt)?;
-                    if v.as_str().len() > 255 {
-                        return Err(a.err_at(v, "comment may not exceed 255 characters"));
-                    }
-                    *m = Some(v.as_str().to_string());
+                    // xt_comment_info holds 256 bytes: longer comments are cut to 255.
+                    *m = Some(truncate_bytes(v.as_str(), 255).to_string());
                 }
                 _ => return Ok(false),
             },
@@ -538,9 +533,8 @@ impl Pending {
                     no_inv(a, inv, opt)?;
                     once(a, opt, s.packet.is_some())?;
                     let v = a.value(opt)?;
-                    let n = parse_u32(v.as_str()).ok_or_else(|| {
-                        a.err_at(v, format!("invalid --packet `{}`", v.as_str()))
-                    })?;
+                    let n = parse_u32(v.as_str())
+                        .ok_or_else(|| a.err_at(v, format!("invalid --packet `{}`", v.as_str())))?;
                     s.packet = Some(n);
                 }
                 _ => return Ok(false),
@@ -564,9 +558,15 @@ impl Pending {
                 "--seconds" | "--hitcount" => {
                     no_inv(a, inv, opt)?;
                     let v = a.value(opt)?;
-                    let n = parse_u32(v.as_str()).ok_or_else(|| {
-                        a.err_at(v, format!("invalid value `{}` for {o}", v.as_str()))
-                    })?;
+                    let n = parse_uint(v.as_str(), 1, u32::MAX as u64).ok_or_else(|| {
+                        a.err_at(
+                            v,
+                            format!(
+                                "invalid value `{}` for {o}; expected 1-4294967295",
+                                v.as_str()
+                            ),
+                        )
+                    })? as u32;
                     if o == "--seconds" {
                         r.seconds = Some(n);
                     } else {
@@ -585,7 +585,10 @@ impl Pending {
                     no_inv(a, inv, opt)?;
                     let v = a.value(opt)?;
                     if v.as_str().is_empty() || v.as_str().len() > 199 {
-                        return Err(a.err_at(v, "recent: --name must be 1 to 199 characters"));
+                        return Err(a.err_at(
+                            v,
+                            "recent: --name must be 1 to 199 characters (the kernel refuses it otherwise)",
+                        ));
                     }
                     r.name = Some(v.as_str().to_string());
                 }
@@ -596,9 +599,8 @@ impl Pending {
                 "--mask" => {
                     no_inv(a, inv, opt)?;
                     let v = a.value(opt)?;
-                    let m = parse_ipv4(v.as_str(), true).ok_or_else(|| {
-                        a.err_at(v, format!("invalid --mask `{}`", v.as_str()))
-                    })?;
+                    let m = parse_ipv4(v.as_str(), true)
+                        .ok_or_else(|| a.err_at(v, format!("invalid --mask `{}`", v.as_str())))?;
                     r.mask = Some(m);
                 }
                 _ => return Ok(false),
@@ -704,7 +706,17 @@ impl Pending {
                     };
                     once(a, opt, slot.is_some())?;
                     let v = a.value(opt)?;
-                    *slot = Some(neg(inv, id_range(a, v, o == "--uid-owner")?));
+                    let r = id_range(a, v, o == "--uid-owner")?;
+                    if r.0 > r.1 {
+                        return Err(a.err_at(
+                            v,
+                            format!(
+                                "owner: range `{}` has min > max (the kernel refuses it)",
+                                v.as_str()
+                            ),
+                        ));
+                    }
+                    *slot = Some(neg(inv, r));
                 }
                 "--socket-exists" => {
                     once(a, opt, m.socket_exists.is_some())?;
@@ -787,8 +799,9 @@ impl Pending {
             }
             Pending::Icmp(m) => {
                 need_proto(Protocol::Icmp, "icmp")?;
-                // No --icmp-type means any type (libipt_icmp's init sets type 0xFF).
-                Match::Icmp(m.unwrap_or(Neg::new(IcmpType::Any)))
+                Match::Icmp(m.ok_or_else(|| {
+                    a.err(name_col, "icmp: option `--icmp-type` must be specified")
+                })?)
             }
             Pending::Multiport(m) => Match::Multiport(m.ok_or_else(|| {
                 a.err(
@@ -834,7 +847,12 @@ impl Pending {
                     let Some((every, _)) = s.every else {
                         return Err(a.err(name_col, "statistic: --every is required in nth mode"));
                     };
-                    let packet = s.packet.unwrap_or(0);
+                    let Some(packet) = s.packet else {
+                        return Err(a.err(
+                            name_col,
+                            "statistic: option `--every` also requires `--packet`",
+                        ));
+                    };
                     if packet > every - 1 {
                         return Err(a.err(
                             name_col,
@@ -871,6 +889,21 @@ impl Pending {
                         "recent: you must specify one of `--set`, `--rcheck`, `--update` or `--remove`",
                     ));
                 };
+                if r.reap && r.seconds.is_none() {
+                    return Err(a.err(
+                        name_col,
+                        "recent: option `--reap` also requires `--seconds`",
+                    ));
+                }
+                // xt_recent refuses modifiers on --set/--remove.
+                if matches!(command, RecentCommand::Set | RecentCommand::Remove)
+                    && (r.seconds.is_some() || r.hitcount.is_some() || r.reap || r.rttl)
+                {
+                    return Err(a.err(
+                        name_col,
+                        "recent: --seconds, --hitcount, --reap and --rttl only work with --rcheck or --update (the kernel refuses them otherwise)",
+                    ));
+                }
                 Match::Recent(RecentMatch {
                     negated: r.negated,
                     command,
@@ -890,7 +923,8 @@ impl Pending {
                 Match::Limit(LimitMatch {
                     rate,
                     per,
-                    burst: l.burst.unwrap_or(5),
+                    // nf_tables' limit uses the default burst (5) for a burst of 0.
+                    burst: l.burst.filter(|&b| b != 0).unwrap_or(5),
                 })
             }
             Pending::IpRange(m) => {
@@ -942,10 +976,7 @@ pub(crate) fn once(a: &Args, opt: &Token, seen: bool) -> Result<(), ParseError> 
 /// Error when `!` precedes an option that cannot be inverted.
 pub(crate) fn no_inv(a: &Args, inv: Option<u32>, opt: &Token) -> Result<(), ParseError> {
     match inv {
-        Some(col) => Err(a.err(
-            col,
-            format!("option `{}` cannot be inverted", opt.as_str()),
-        )),
+        Some(col) => Err(a.err(col, format!("option `{}` cannot be inverted", opt.as_str()))),
         None => Ok(()),
     }
 }
@@ -980,10 +1011,8 @@ fn ct_port_range(a: &Args, v: &Token) -> Result<PortRange, ParseError> {
             Ok(PortRange::single(p))
         }
         Some((l, h)) => {
+            // Saved as given, even when min > max.
             let (lo, hi) = (one(l)?, one(h)?);
-            if lo > hi {
-                return Err(a.err_at(v, format!("invalid portrange `{s}` (min > max)")));
-            }
             Ok(PortRange { lo, hi })
         }
     }
@@ -996,9 +1025,8 @@ pub(crate) fn protocol(a: &Args, v: &Token) -> Result<Protocol, ParseError> {
         Some(n) => n as u8,
         None => {
             let lower = s.to_ascii_lowercase();
-            netdb::protocol_by_name(&lower).ok_or_else(|| {
-                a.err_at(v, format!("unknown protocol `{s}` specified"))
-            })?
+            netdb::protocol_by_name(&lower)
+                .ok_or_else(|| a.err_at(v, format!("unknown protocol `{s}` specified")))?
         }
     };
     Ok(Protocol::from_number(num))
@@ -1125,7 +1153,12 @@ fn icmp_type(a: &Args, v: &Token) -> Result<IcmpType, ParseError> {
     if let Some(&(_, ty, lo, hi)) = found {
         return Ok(mk(ty, lo, hi));
     }
-    let bad = || a.err_at(v, format!("invalid ICMP type `{s}`; expected a name or type[/code]"));
+    let bad = || {
+        a.err_at(
+            v,
+            format!("invalid ICMP type `{s}`; expected a name or type[/code]"),
+        )
+    };
     match s.split_once('/') {
         None => {
             let ty = parse_uint(s, 0, 255).ok_or_else(bad)? as u8;
@@ -1160,7 +1193,10 @@ fn multiport_list(a: &Args, v: &Token, proto: &str) -> Result<Vec<PortRange>, Pa
             }
         };
         if slots > 15 {
-            return Err(a.err_at(v, "too many ports specified (at most 15, a range counts as 2)"));
+            return Err(a.err_at(
+                v,
+                "too many ports specified (at most 15, a range counts as 2)",
+            ));
         }
         out.push(PortRange { lo, hi });
     }
@@ -1190,9 +1226,7 @@ fn addr_types(a: &Args, v: &Token) -> Result<Vec<AddrType>, ParseError> {
         let i = ADDR_TYPE_NAMES
             .iter()
             .position(|(n, _)| n.eq_ignore_ascii_case(part))
-            .ok_or_else(|| {
-                a.err_at(v, format!("addrtype: invalid address type `{part}`"))
-            })?;
+            .ok_or_else(|| a.err_at(v, format!("addrtype: invalid address type `{part}`")))?;
         bits |= 1 << i;
     }
     Ok(ADDR_TYPE_NAMES
@@ -1289,7 +1323,9 @@ fn limit_rate(a: &Args, v: &Token) -> Result<u32, ParseError> {
             if unit.is_empty() {
                 return Err(bad());
             }
-            let is = |full: &str| full.len() >= unit.len() && full[..unit.len()].eq_ignore_ascii_case(unit);
+            let is = |full: &str| {
+                full.len() >= unit.len() && full[..unit.len()].eq_ignore_ascii_case(unit)
+            };
             let mult = if is("second") {
                 1
             } else if is("minute") {
@@ -1356,5 +1392,75 @@ fn id_range(a: &Args, v: &Token, uid: bool) -> Result<(u32, u32), ParseError> {
             let x = one(s)?;
             Ok((x, x))
         }
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn truncate_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// iptables-nft turns a tcp (or udp) match with ports or flags (but no `--tcp-option`)
+/// into native payload matches; when it reads the rule back, all of them land in one
+/// `-m tcp` at the place of the first, later values winning. Do the same, so that the
+/// model is what iptables-save shows (`-m tcp --dport 80 -m tcp --sport 90` is saved
+/// as `-m tcp --sport 90 --dport 80`).
+pub(crate) fn merge_native_matches(matches: &mut Vec<Match>, cols: &mut Vec<u32>) {
+    let native_tcp = |m: &Match| {
+        matches!(m, Match::Tcp(t) if t.option.is_none()
+            && (t.sport.is_some() || t.dport.is_some() || t.flags.is_some()))
+    };
+    let native_udp =
+        |m: &Match| matches!(m, Match::Udp(u) if u.sport.is_some() || u.dport.is_some());
+    let mut first_tcp: Option<usize> = None;
+    let mut first_udp: Option<usize> = None;
+    let mut i = 0;
+    while i < matches.len() {
+        if native_tcp(&matches[i]) {
+            if let Some(f) = first_tcp {
+                let Match::Tcp(later) = matches.remove(i) else {
+                    unreachable!()
+                };
+                cols.remove(i);
+                if let Match::Tcp(t) = &mut matches[f] {
+                    if later.sport.is_some() {
+                        t.sport = later.sport;
+                    }
+                    if later.dport.is_some() {
+                        t.dport = later.dport;
+                    }
+                    if later.flags.is_some() {
+                        t.flags = later.flags;
+                    }
+                }
+                continue;
+            }
+            first_tcp = Some(i);
+        } else if native_udp(&matches[i]) {
+            if let Some(f) = first_udp {
+                let Match::Udp(later) = matches.remove(i) else {
+                    unreachable!()
+                };
+                cols.remove(i);
+                if let Match::Udp(u) = &mut matches[f] {
+                    if later.sport.is_some() {
+                        u.sport = later.sport;
+                    }
+                    if later.dport.is_some() {
+                        u.dport = later.dport;
+                    }
+                }
+                continue;
+            }
+            first_udp = Some(i);
+        }
+        i += 1;
     }
 }

@@ -9,7 +9,9 @@ use crate::lex::Token;
 use crate::model::*;
 use crate::parse_match::{iface, neg, protocol, Pending};
 use crate::parse_target::{lookup, PendingTarget, TargetKind};
+use crate::validate::RulePlaces;
 use crate::values::parse_ipv4_net;
+use ipnet::Ipv4Net;
 
 /// How strictly unknown match modules and targets are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,41 @@ pub struct ParsedRule {
     pub jump_col: u32,
     /// Lenient mode: what was kept verbatim.
     pub warnings: Vec<ParseError>,
+    /// Columns of the target and of each match (for the table checks).
+    pub places: RulePlaces,
+    /// `-s a,b` / `-d c,d`: every address (iptables adds one rule per combination);
+    /// empty when a single address was given.
+    pub srcs: Vec<Ipv4Net>,
+    pub dsts: Vec<Ipv4Net>,
+}
+
+impl ParsedRule {
+    /// The rules this line stands for: one per source-destination combination of
+    /// comma-separated address lists (sources outermost, as iptables orders them).
+    pub fn expand(&self) -> Vec<Rule> {
+        if self.srcs.is_empty() && self.dsts.is_empty() {
+            return vec![self.rule.clone()];
+        }
+        let one = |v: &Vec<Ipv4Net>, cur: &Option<Neg<Ipv4Net>>| -> Vec<Option<Neg<Ipv4Net>>> {
+            if v.is_empty() {
+                vec![cur.clone()]
+            } else {
+                v.iter()
+                    .map(|n| (n.prefix_len() != 0).then(|| Neg::new(*n)))
+                    .collect()
+            }
+        };
+        let mut out = Vec::new();
+        for s in one(&self.srcs, &self.rule.src) {
+            for d in one(&self.dsts, &self.rule.dst) {
+                let mut r = self.rule.clone();
+                r.src = s.clone();
+                r.dst = d;
+                out.push(r);
+            }
+        }
+        out
+    }
 }
 
 enum LastUnknown {
@@ -72,6 +109,13 @@ pub fn parse_rule_args(
     let mut inv: Option<u32> = None;
     // `-p all` sets no protocol but still counts as given.
     let mut proto_given = false;
+    let mut srcs = Vec::new();
+    let mut dsts = Vec::new();
+    let mut in_col = 0;
+    let mut out_col = 0;
+    // Options already given, per match (bit = index in its options()) and for the target.
+    let mut mseen: Vec<u64> = Vec::new();
+    let mut tseen: u64 = 0;
 
     // An abbreviated long option resolved to its full name, to be handled again.
     let mut pushed: Option<Token> = None;
@@ -114,20 +158,36 @@ pub fn parse_rule_args(
                 if slot.is_some() {
                     return Err(a.err_at(
                         t,
-                        format!("multiple `-{}` flags not allowed", if is_src { 's' } else { 'd' }),
+                        format!(
+                            "multiple `-{}` flags not allowed",
+                            if is_src { 's' } else { 'd' }
+                        ),
                     ));
                 }
                 let v = a.value(t)?;
                 if v.as_str().contains(',') {
-                    return Err(a.err_at(
-                        v,
-                        "several comma-separated addresses are not supported; write one rule per address",
-                    ));
+                    if let Some(c) = this_inv {
+                        return Err(a.err(
+                            c,
+                            "`!` not allowed with multiple source or destination IP addresses",
+                        ));
+                    }
+                    let list = if is_src { &mut srcs } else { &mut dsts };
+                    for part in v.as_str().split(',') {
+                        list.push(parse_ipv4_net(part).map_err(|e| a.err_at(v, e))?);
+                    }
                 }
-                let net = parse_ipv4_net(v.as_str()).map_err(|e| a.err_at(v, e))?;
-                // save_ipv4_addr prints nothing for 0.0.0.0/0 unless it is negated.
-                if net.prefix_len() != 0 || this_inv.is_some() {
+                let first = v.as_str().split(',').next().unwrap_or("");
+                let net = parse_ipv4_net(first).map_err(|e| a.err_at(v, e))?;
+                // save_ipv4_addr prints nothing for 0.0.0.0/0; negated it can never
+                // match and the kernel refuses the rule.
+                if net.prefix_len() != 0 {
                     *slot = Some(neg(this_inv, net));
+                } else if let Some(c) = this_inv {
+                    return Err(a.err(
+                        c,
+                        format!("`! {s} 0.0.0.0/0` never matches; the kernel refuses it"),
+                    ));
                 } else {
                     *slot = None;
                 }
@@ -142,14 +202,22 @@ pub fn parse_rule_args(
                 if slot.is_some() {
                     return Err(a.err_at(
                         t,
-                        format!("multiple `-{}` flags not allowed", if is_in { 'i' } else { 'o' }),
+                        format!(
+                            "multiple `-{}` flags not allowed",
+                            if is_in { 'i' } else { 'o' }
+                        ),
                     ));
+                }
+                if is_in {
+                    in_col = t.col;
+                } else {
+                    out_col = t.col;
                 }
                 let v = a.value(t)?;
                 let name = iface(&a, v)?;
-                // A bare `+` matches every interface; iptables-nft adds no check for it
-                // (not even a negated one) and iptables-save prints nothing.
-                *slot = if name.wildcard && name.name.is_empty() {
+                // A bare `+` matches every interface: iptables-nft adds no check for
+                // it and iptables-save prints nothing (`! -i +` is kept).
+                *slot = if name.wildcard && name.name.is_empty() && this_inv.is_none() {
                     None
                 } else {
                     Some(neg(this_inv, name))
@@ -181,6 +249,7 @@ pub fn parse_rule_args(
                 no_inv(&a)?;
                 let v = a.value(t)?;
                 let name = v.as_str();
+                mseen.push(0);
                 match Pending::new(name) {
                     Some(p) => matches.push((p, v.col)),
                     None => {
@@ -192,10 +261,9 @@ pub fn parse_rule_args(
                                 return Err(a.err_at(v, format!("unknown match `{name}`")))
                             }
                             Mode::Lenient => {
-                                warnings.push(a.err_at(
-                                    v,
-                                    format!("unknown match `{name}` kept verbatim"),
-                                ));
+                                warnings.push(
+                                    a.err_at(v, format!("unknown match `{name}` kept verbatim")),
+                                );
                                 last_unknown = LastUnknown::Match(matches.len());
                                 matches.push((
                                     Pending::Unknown {
@@ -256,7 +324,10 @@ pub fn parse_rule_args(
                 let b = a.value(t)?;
                 let num = |x: &Token| {
                     x.as_str().parse::<u64>().map_err(|_| {
-                        a.err_at(x, format!("bad counter value `{}`; expected a number", x.as_str()))
+                        a.err_at(
+                            x,
+                            format!("bad counter value `{}`; expected a number", x.as_str()),
+                        )
                     })
                 };
                 rule.counters = Some(Counters {
@@ -267,18 +338,31 @@ pub fn parse_rule_args(
             _ if s.starts_with('-') && s.len() > 1 => {
                 let proto = rule.proto.as_ref();
                 let mut handled = false;
-                for (m, _) in matches.iter_mut().rev() {
-                    if matches!(m, Pending::Unknown { .. }) {
+                for i in (0..matches.len()).rev() {
+                    let m = &mut matches[i].0;
+                    let Some(k) = m.options().iter().position(|o| *o == s) else {
                         continue;
+                    };
+                    // x6 options may be given once per match.
+                    if mseen[i] & (1 << k) != 0 {
+                        return Err(a.err_at(
+                            t,
+                            format!("{}: option `{s}` may only be given once", m.name()),
+                        ));
                     }
-                    if m.parse_opt(t, this_inv, &mut a, proto)? {
-                        handled = true;
-                        break;
-                    }
+                    mseen[i] |= 1 << k;
+                    handled = m.parse_opt(t, this_inv, &mut a, proto)?;
+                    break;
                 }
                 if !handled {
                     if let Some((tg, _)) = target.as_mut() {
-                        if !tg.takes_unknown() {
+                        if let Some(k) = tg.options().iter().position(|o| *o == s) {
+                            if tseen & (1 << k) != 0 {
+                                return Err(
+                                    a.err_at(t, format!("option `{s}` may only be given once"))
+                                );
+                            }
+                            tseen |= 1 << k;
                             handled = tg.parse_opt(t, this_inv, &mut a, proto)?;
                         }
                     }
@@ -297,6 +381,8 @@ pub fn parse_rule_args(
                             let loaded = matches.iter().any(|(x, _)| x.name() == m.name());
                             if !loaded && m.has_option(s) {
                                 m.parse_opt(t, this_inv, &mut a, proto)?;
+                                let k = m.options().iter().position(|o| *o == s).unwrap_or(0);
+                                mseen.push(1 << k);
                                 matches.push((m, t.col));
                                 handled = true;
                             }
@@ -348,10 +434,7 @@ pub fn parse_rule_args(
                 }
             }
             _ => {
-                return Err(a.err_at(
-                    t,
-                    format!("unexpected argument `{s}`; expected an option"),
-                ));
+                return Err(a.err_at(t, format!("unexpected argument `{s}`; expected an option")));
             }
         }
     }
@@ -364,12 +447,26 @@ pub fn parse_rule_args(
             "expected `-A CHAIN` in the rule",
         ));
     };
+    // iptables' own check (by chain name, do_command4).
+    if rule.out_iface.is_some() && matches!(chain.as_str(), "PREROUTING" | "INPUT") {
+        return Err(a.err(out_col, format!("can't use -o with {chain}")));
+    }
+    if rule.in_iface.is_some() && matches!(chain.as_str(), "POSTROUTING" | "OUTPUT") {
+        return Err(a.err(in_col, format!("can't use -i with {chain}")));
+    }
     let proto = rule.proto.clone();
+    let mut places = RulePlaces {
+        jump_col,
+        ..Default::default()
+    };
     rule.matches.reserve(matches.len());
     for (m, col) in matches {
+        places.match_cols.push(col);
         rule.matches.push(m.finish(&a, col, proto.as_ref())?);
     }
+    crate::parse_match::merge_native_matches(&mut rule.matches, &mut places.match_cols);
     if let Some((t, col)) = target {
+        places.target_col = col;
         rule.target = Some(t.finish(&a, col, proto.as_ref())?);
     }
     Ok(ParsedRule {
@@ -378,6 +475,9 @@ pub fn parse_rule_args(
         rule,
         jump_col,
         warnings,
+        places,
+        srcs,
+        dsts,
     })
 }
 
@@ -469,9 +569,7 @@ fn resolve_abbrev(
 
 fn unknown_option_message(opt: &str, rule: &Rule, matches: &[(Pending, u32)]) -> String {
     let hint = match opt {
-        "--dport" | "--sport" | "--destination-port" | "--source-port"
-            if rule.proto.is_none() =>
-        {
+        "--dport" | "--sport" | "--destination-port" | "--source-port" if rule.proto.is_none() => {
             " (port options need `-p tcp` or `-p udp` first)"
         }
         "--icmp-type" if rule.proto.is_none() => " (needs `-p icmp` first)",

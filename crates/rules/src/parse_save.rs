@@ -8,11 +8,14 @@ use crate::error::ParseError;
 use crate::lex::{split_args, Token};
 use crate::model::*;
 use crate::parse_rule::{parse_rule_args, Mode, ParsedRule};
+use crate::validate::{check_rule, check_table, RulePlaces};
 use std::collections::HashMap;
 
 struct TableBuild {
     table: Table,
     index: HashMap<String, usize>,
+    /// `places[c][r]`: columns of `table.chains[c].rules[r]`'s parts.
+    places: Vec<Vec<RulePlaces>>,
 }
 
 /// Parse a whole file. In lenient mode unknown matches/targets (and jumps to missing
@@ -82,6 +85,7 @@ pub fn parse_file(
                         },
                     },
                     index: HashMap::new(),
+                    places: Vec::new(),
                 });
             }
             b':' => {
@@ -102,6 +106,9 @@ pub fn parse_file(
                         "`COMMIT` outside a table; expected `*table` first".into(),
                     ));
                 };
+                if let Err((line, col, msg)) = check_table(&tb.table, &tb.places) {
+                    return Err(err(line, col, msg));
+                }
                 rs.tables.push(finish_table(tb));
             }
             b'-' | b'[' => {
@@ -118,11 +125,7 @@ pub fn parse_file(
                 let mut counters = None;
                 if first == b'[' {
                     let close = trimmed.find(']').ok_or_else(|| {
-                        err(
-                            lineno,
-                            1,
-                            "bad counters; expected `[packets:bytes]`".into(),
-                        )
+                        err(lineno, 1, "bad counters; expected `[packets:bytes]`".into())
                     })?;
                     counters = Some(parse_counters(&trimmed[..=close]).ok_or_else(|| {
                         err(
@@ -255,10 +258,7 @@ fn declare_chain(tb: &mut TableBuild, rest: &str, line: u32, file: &str) -> Resu
         Some(t) => parse_counters(t.as_str()).ok_or_else(|| {
             a.err_at(
                 t,
-                format!(
-                    "bad counters `{}`; expected `[packets:bytes]`",
-                    t.as_str()
-                ),
+                format!("bad counters `{}`; expected `[packets:bytes]`", t.as_str()),
             )
         })?,
     };
@@ -280,6 +280,7 @@ fn declare_chain(tb: &mut TableBuild, rest: &str, line: u32, file: &str) -> Resu
         }
         None => {
             tb.index.insert(name.clone(), tb.table.chains.len());
+            tb.places.push(Vec::new());
             tb.table.chains.push(Chain {
                 name,
                 policy,
@@ -303,12 +304,19 @@ fn add_rule(
     mode: Mode,
     warnings: &mut Vec<ParseError>,
 ) -> Result<(), ParseError> {
+    let expanded = if parsed.srcs.is_empty() && parsed.dsts.is_empty() {
+        None
+    } else {
+        Some(parsed.expand())
+    };
     let ParsedRule {
         chain,
         chain_col,
         mut rule,
         jump_col,
         warnings: w,
+        places,
+        ..
     } = parsed;
     warnings.extend(w);
     let line = rule.pos.line;
@@ -366,6 +374,7 @@ fn add_rule(
             // nf_tables creates a table's base chains on demand.
             let i = tb.table.chains.len();
             tb.index.insert(chain.clone(), i);
+            tb.places.push(Vec::new());
             tb.table.chains.push(Chain {
                 name: chain,
                 policy: Some(Policy::Accept),
@@ -385,7 +394,23 @@ fn add_rule(
             ))
         }
     };
-    tb.table.chains[idx].rules.push(rule);
+    if let Err((col, msg)) = check_rule(tname, &rule, &places) {
+        return Err(err(col, msg));
+    }
+    match expanded {
+        None => {
+            tb.table.chains[idx].rules.push(rule);
+            tb.places[idx].push(places);
+        }
+        Some(rules) => {
+            for mut r in rules {
+                r.counters = rule.counters;
+                r.target = rule.target.clone();
+                tb.table.chains[idx].rules.push(r);
+                tb.places[idx].push(places.clone());
+            }
+        }
+    }
     Ok(())
 }
 

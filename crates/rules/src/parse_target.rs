@@ -5,7 +5,7 @@ use crate::args::Args;
 use crate::error::ParseError;
 use crate::lex::Token;
 use crate::model::*;
-use crate::parse_match::{no_inv, once};
+use crate::parse_match::{no_inv, once, truncate_bytes};
 use crate::values::*;
 use std::net::Ipv4Addr;
 
@@ -74,13 +74,18 @@ pub enum PendingTarget {
     Ct(bool),
     Checksum(bool),
     TcpMss(Option<TcpMssAction>),
-    Unknown { name: String, args: Vec<String> },
+    Unknown {
+        name: String,
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Default)]
 pub struct ConnmarkBuild {
     /// 0 = none, 1 = set, 2 = save, 3 = restore
     mode: u8,
+    /// which of --mask, --nfmask, --ctmask were given (bits 0, 1, 2)
+    masks_given: u8,
     ctmark: u32,
     ctmask: Option<u32>,
     nfmask: Option<u32>,
@@ -177,8 +182,10 @@ const LOG_LEVELS: &[(&str, u8)] = &[
     ("warning", 4),
 ];
 
+/// libxt_NAT & co accept a port with these protocols (`! -p tcp` included: the check
+/// looks at the number only).
 fn ports_ok(proto: Option<&Neg<Protocol>>) -> bool {
-    matches!(proto, Some(p) if !p.negated && matches!(p.value.number(), 1 | 6 | 17 | 33 | 132))
+    matches!(proto, Some(p) if matches!(p.value.number(), 1 | 6 | 17 | 33 | 132))
 }
 
 impl PendingTarget {
@@ -234,13 +241,14 @@ impl PendingTarget {
                     once(a, opt, l.prefix.is_some())?;
                     let v = a.value(opt)?;
                     let s = v.as_str();
-                    if s.len() > 29 {
-                        return Err(a.err_at(v, "maximum prefix length 29 for --log-prefix"));
+                    if s.is_empty() {
+                        return Err(a.err_at(v, "--log-prefix must not be empty"));
                     }
                     if s.contains('\n') {
                         return Err(a.err_at(v, "newlines not allowed in --log-prefix"));
                     }
-                    l.prefix = (!s.is_empty()).then(|| s.to_string());
+                    // xt_log_info holds 30 bytes: longer prefixes are cut to 29.
+                    l.prefix = Some(truncate_bytes(s, 29).to_string());
                 }
                 "--log-tcp-sequence" => l.tcp_sequence = true,
                 "--log-tcp-options" => l.tcp_options = true,
@@ -260,16 +268,34 @@ impl PendingTarget {
                 match o {
                     "--nflog-group" => n.group = Some(num(65535)? as u16).filter(|&g| g != 0),
                     "--nflog-prefix" => {
-                        if s.len() > 63 {
-                            return Err(a.err_at(v, "maximum prefix length 63 for --nflog-prefix"));
+                        if s.is_empty() {
+                            return Err(a.err_at(v, "--nflog-prefix must not be empty"));
                         }
-                        n.prefix = (!s.is_empty()).then(|| s.to_string());
+                        n.prefix = Some(truncate_bytes(s, 63).to_string());
                     }
-                    "--nflog-range" => n.range = Some(num(u32::MAX as u64)? as u32),
-                    "--nflog-size" => n.size = Some(num(u32::MAX as u64)? as u32),
+                    "--nflog-range" => {
+                        // Accepted but lost: iptables-nft turns NFLOG into nft's `log`,
+                        // which has no such field ("--nflog-range has never worked").
+                        num(u32::MAX as u64)?;
+                        if n.size.is_some() {
+                            return Err(a.err_at(
+                                opt,
+                                "NFLOG: --nflog-range and --nflog-size are mutually exclusive",
+                            ));
+                        }
+                        n.range = Some(0);
+                    }
+                    "--nflog-size" => {
+                        if n.range.is_some() {
+                            return Err(a.err_at(
+                                opt,
+                                "NFLOG: --nflog-range and --nflog-size are mutually exclusive",
+                            ));
+                        }
+                        n.size = Some(num(u32::MAX as u64)? as u32)
+                    }
                     "--nflog-threshold" => {
-                        // XT_NFLOG_DEFAULT_THRESHOLD is 1.
-                        n.threshold = Some(num(65535)? as u16).filter(|&t| t != 1)
+                        n.threshold = Some(num(65535)? as u16).filter(|&t| t != 0)
                     }
                     _ => unreachable!(),
                 }
@@ -292,9 +318,8 @@ impl PendingTarget {
                         (v_, v_ | m_)
                     }
                     _ => {
-                        let bits = parse_u32(s).ok_or_else(|| {
-                            a.err_at(v, format!("bad mark value `{s}` for {o}"))
-                        })?;
+                        let bits = parse_u32(s)
+                            .ok_or_else(|| a.err_at(v, format!("bad mark value `{s}` for {o}")))?;
                         match o {
                             "--and-mark" => (0, !bits),
                             "--or-mark" => (bits, bits),
@@ -319,6 +344,24 @@ impl PendingTarget {
                     "--save-mark" => set_mode(c, 2)?,
                     "--restore-mark" => set_mode(c, 3)?,
                     "--mask" | "--nfmask" | "--ctmask" => {
+                        let bit = match o {
+                            "--mask" => 1,
+                            "--nfmask" => 2,
+                            _ => 4,
+                        };
+                        if c.masks_given & bit != 0 {
+                            return Err(
+                                a.err_at(opt, format!("option `{o}` may only be given once"))
+                            );
+                        }
+                        if (bit == 1 && c.masks_given != 0) || (bit != 1 && c.masks_given & 1 != 0)
+                        {
+                            return Err(a.err_at(
+                                opt,
+                                "CONNMARK: --mask cannot be used together with --nfmask or --ctmask",
+                            ));
+                        }
+                        c.masks_given |= bit;
                         let v = a.value(opt)?;
                         let m = parse_u32(v.as_str()).ok_or_else(|| {
                             a.err_at(v, format!("bad mask value `{}` for {o}", v.as_str()))
@@ -359,10 +402,7 @@ impl PendingTarget {
             PendingTarget::Dnat(range, flags) | PendingTarget::Snat(range, flags) => match o {
                 "--to-destination" | "--to-source" => {
                     if range.is_some() {
-                        return Err(a.err_at(
-                            opt,
-                            format!("multiple {o} are not supported"),
-                        ));
+                        return Err(a.err_at(opt, format!("multiple {o} are not supported")));
                     }
                     let v = a.value(opt)?;
                     *range = Some(nat_range(a, v, ports_ok(proto))?);
@@ -465,12 +505,9 @@ impl PendingTarget {
                 "--ctmask",
             ],
             PendingTarget::Dnat(..) => &["--to-destination", "--random", "--persistent"],
-            PendingTarget::Snat(..) => &[
-                "--to-source",
-                "--random",
-                "--random-fully",
-                "--persistent",
-            ],
+            PendingTarget::Snat(..) => {
+                &["--to-source", "--random", "--random-fully", "--persistent"]
+            }
             PendingTarget::Masquerade(..) => &["--to-ports", "--random", "--random-fully"],
             PendingTarget::Redirect(..) => &["--to-ports", "--random"],
             PendingTarget::Ct(_) => &["--notrack"],
@@ -481,11 +518,6 @@ impl PendingTarget {
 
     fn has_option(&self, o: &str) -> bool {
         self.options().contains(&o)
-    }
-
-    /// Whether the target takes options at all (a lenient unknown target takes any).
-    pub fn takes_unknown(&self) -> bool {
-        matches!(self, PendingTarget::Unknown { .. })
     }
 
     pub fn finish(
@@ -509,13 +541,8 @@ impl PendingTarget {
                 Target::Reject(w)
             }
             PendingTarget::Log(l, _) => Target::Log(l),
-            PendingTarget::Nflog(n) => {
-                if n.range.is_some() && n.size.is_some() {
-                    return Err(a.err(
-                        name_col,
-                        "NFLOG: --nflog-range and --nflog-size are mutually exclusive",
-                    ));
-                }
+            PendingTarget::Nflog(mut n) => {
+                n.range = None;
                 Target::Nflog(n)
             }
             PendingTarget::Mark(m) => Target::Mark(m.ok_or_else(|| {
@@ -599,10 +626,7 @@ fn nat_range(a: &Args, v: &Token, portok: bool) -> Result<NatRange, ParseError> 
         None => None,
         Some(p) => {
             if !portok {
-                return Err(a.err_at(
-                    v,
-                    "need TCP, UDP, SCTP or DCCP with port specification",
-                ));
+                return Err(a.err_at(v, "need TCP, UDP, SCTP or DCCP with port specification"));
             }
             if p.contains(':') {
                 return Err(a.err_at(v, "invalid port:port syntax - use dash"));
@@ -626,26 +650,46 @@ fn nat_range(a: &Args, v: &Token, portok: bool) -> Result<NatRange, ParseError> 
         })
     };
     if addr.is_none() && ports.is_none() {
-        return Err(a.err_at(v, format!("bad NAT range `{s}`; expected [ipaddr[-ipaddr]][:port[-port]]")));
+        return Err(a.err_at(
+            v,
+            format!("bad NAT range `{s}`; expected [ipaddr[-ipaddr]][:port[-port]]"),
+        ));
     }
     Ok(NatRange { addr, ports })
 }
 
+/// libxt_NAT's parse_ports: `port[-port]`, each a number 0-65535 (read as far as it
+/// goes) or, failing that, the whole rest as a service name.
 fn port_span(a: &Args, v: &Token, p: &str) -> Result<PortRange, ParseError> {
-    let one = |x: &str| -> Result<u16, ParseError> {
-        parse_uint(x, 1, 65535)
-            .map(|n| n as u16)
-            .or_else(|| crate::netdb::service_port(x, "tcp"))
-            .ok_or_else(|| a.err_at(v, format!("port `{x}` not valid")))
-    };
-    match p.split_once('-') {
-        None => Ok(PortRange::single(one(p)?)),
-        Some((l, h)) => {
-            let (lo, hi) = (one(l)?, one(h)?);
-            if hi < lo {
-                return Err(a.err_at(v, format!("port range `{p}` funky (min > max)")));
-            }
-            Ok(PortRange { lo, hi })
-        }
+    if p.contains('/') {
+        return Err(a.err_at(
+            v,
+            "shifted port ranges (`port-port/base`) are not supported",
+        ));
     }
+    let one = |x: &'_ str| -> Result<(u16, String), ParseError> {
+        match strtoul0(x) {
+            Some((n, rest)) if n <= 65535 => Ok((n as u16, rest.to_string())),
+            _ => crate::netdb::service_port(x, "tcp")
+                .map(|n| (n, String::new()))
+                .ok_or_else(|| a.err_at(v, format!("port `{x}` not valid"))),
+        }
+    };
+    let (lo, rest) = one(p)?;
+    let hi = match rest.as_bytes().first() {
+        None => return Ok(PortRange::single(lo)),
+        Some(b'-') => {
+            let (hi, rest2) = one(&rest[1..])?;
+            if !rest2.is_empty() {
+                return Err(a.err_at(v, format!("garbage after port range: `{rest2}`")));
+            }
+            hi
+        }
+        Some(b':') => return Err(a.err_at(v, "invalid port:port syntax - use dash")),
+        Some(_) => return Err(a.err_at(v, format!("garbage after port value: `{rest}`"))),
+    };
+    if hi < lo {
+        return Err(a.err_at(v, format!("port range `{p}` funky (min > max)")));
+    }
+    Ok(PortRange { lo, hi })
 }

@@ -126,6 +126,14 @@ fn write_ports(out: &mut String, opt: &str, r: &Option<Neg<PortRange>>) {
     }
 }
 
+/// A tcp/udp match whose only port options are negated full ranges (`! --dport
+/// 0:65535`) vanishes from iptables-nft's output altogether (the rule never matches, but
+/// that is how iptables-save prints it).
+fn prints_nothing(ports: &[&Option<Neg<PortRange>>]) -> bool {
+    let full = |r: &&Option<Neg<PortRange>>| matches!(r, Some(n) if n.value.lo == 0 && n.value.hi == 65535);
+    ports.iter().any(full) && ports.iter().all(|r| r.is_none() || full(r))
+}
+
 fn write_range(out: &mut String, r: PortRange, sep: char) {
     if r.lo == r.hi {
         let _ = write!(out, "{}", r.lo);
@@ -163,6 +171,9 @@ fn write_tcp_flags(out: &mut String, mut flags: u8) {
 fn write_match(out: &mut String, m: &Match) {
     match m {
         Match::Tcp(t) => {
+            if prints_nothing(&[&t.sport, &t.dport]) && t.option.is_none() && t.flags.is_none() {
+                return;
+            }
             out.push_str(" -m tcp");
             write_ports(out, "--sport", &t.sport);
             write_ports(out, "--dport", &t.dport);
@@ -179,6 +190,9 @@ fn write_match(out: &mut String, m: &Match) {
             }
         }
         Match::Udp(u) => {
+            if prints_nothing(&[&u.sport, &u.dport]) {
+                return;
+            }
             out.push_str(" -m udp");
             write_ports(out, "--sport", &u.sport);
             write_ports(out, "--dport", &u.dport);
@@ -258,15 +272,22 @@ fn write_match(out: &mut String, m: &Match) {
         }
         Match::Statistic(s) => {
             out.push_str(" -m statistic");
-            out.push_str(bang(s.negated));
             match s.mode {
                 StatisticMode::Random { probability } => {
                     // printf("%.11f", probability / 0x80000000)
                     let p = probability.kernel_value as f64 / 2147483648.0;
-                    let _ = write!(out, " --mode random --probability {p:.11}");
+                    let _ = write!(
+                        out,
+                        " --mode random{} --probability {p:.11}",
+                        bang(s.negated)
+                    );
                 }
                 StatisticMode::Nth { every, packet } => {
-                    let _ = write!(out, " --mode nth --every {every} --packet {packet}");
+                    let _ = write!(
+                        out,
+                        " --mode nth{} --every {every} --packet {packet}",
+                        bang(s.negated)
+                    );
                 }
             }
         }
@@ -363,7 +384,7 @@ fn write_match(out: &mut String, m: &Match) {
             let b = m.value;
             let _ = write!(
                 out,
-                " -m mac{} --mac-source {:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}",
+                " -m mac{} --mac-source {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
                 bang(m.negated),
                 b[0],
                 b[1],
@@ -598,15 +619,12 @@ fn write_target(out: &mut String, t: &Target) {
                     let _ = write!(out, " --nflog-group {g}");
                 }
             }
+            // --nflog-range is not kept by iptables-nft, so it is never printed.
             if let Some(s) = n.size {
                 let _ = write!(out, " --nflog-size {s}");
-            } else if let Some(r) = n.range {
-                if r != 0 {
-                    let _ = write!(out, " --nflog-range {r}");
-                }
             }
             if let Some(th) = n.threshold {
-                if th != 1 {
+                if th != 0 {
                     let _ = write!(out, " --nflog-threshold {th}");
                 }
             }
@@ -668,9 +686,7 @@ fn write_target(out: &mut String, t: &Target) {
         Target::TcpMss(TcpMssAction::SetMss(n)) => {
             let _ = write!(out, " -j TCPMSS --set-mss {n}");
         }
-        Target::TcpMss(TcpMssAction::ClampToPmtu) => {
-            out.push_str(" -j TCPMSS --clamp-mss-to-pmtu")
-        }
+        Target::TcpMss(TcpMssAction::ClampToPmtu) => out.push_str(" -j TCPMSS --clamp-mss-to-pmtu"),
         Target::Unknown { name, args } => {
             let _ = write!(out, " -j {name}");
             for a in args {

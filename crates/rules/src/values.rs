@@ -18,8 +18,7 @@ pub fn strtoul0(s: &str) -> Option<(u64, &str)> {
         return None;
     }
     let b = t.as_bytes();
-    let (radix, digits_from) = if b.len() >= 2 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X')
-    {
+    let (radix, digits_from) = if b.len() >= 2 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X') {
         if b.len() > 2 && (b[2] as char).is_ascii_hexdigit() {
             (16, 2)
         } else {
@@ -86,9 +85,10 @@ pub fn parse_ipv4(s: &str, is_mask: bool) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// `-s`/`-d` style `address[/mask]`, masked like iptables does (`10.1.2.3/8` is
-/// `10.0.0.0/8`). Only numeric addresses: there is no DNS here.
-pub fn parse_ipv4_net(s: &str) -> Result<Ipv4Net, String> {
+/// `address[/mask]` with the mask as a prefix length (`/24` or `/255.255.255.0`),
+/// address not masked. `lenient_len`: a length above 32 counts as 32 (conntrack's
+/// parser), else it is an error (`-s`/`-d`).
+pub fn parse_ipv4_addr_mask(s: &str, lenient_len: bool) -> Result<(Ipv4Addr, u8), String> {
     let (addr, mask) = match s.split_once('/') {
         Some((a, m)) => (a, Some(m)),
         None => (s, None),
@@ -96,7 +96,8 @@ pub fn parse_ipv4_net(s: &str) -> Result<Ipv4Net, String> {
     let prefix = match mask {
         None => 32,
         Some(m) if m.contains('.') => {
-            let mask = parse_ipv4(m, true).ok_or_else(|| format!("invalid mask `{m}` specified"))?;
+            let mask =
+                parse_ipv4(m, true).ok_or_else(|| format!("invalid mask `{m}` specified"))?;
             let bits = u32::from(mask);
             if bits.leading_ones() + bits.trailing_zeros() != 32 {
                 return Err(format!(
@@ -105,13 +106,23 @@ pub fn parse_ipv4_net(s: &str) -> Result<Ipv4Net, String> {
             }
             bits.leading_ones() as u8
         }
-        Some(m) => parse_uint(m, 0, 32)
-            .ok_or_else(|| format!("invalid mask `{m}` specified; expected 0-32"))?
-            as u8,
+        Some(m) => {
+            let max = if lenient_len { u32::MAX as u64 } else { 32 };
+            parse_uint(m, 0, max)
+                .ok_or_else(|| format!("invalid mask `{m}` specified; expected 0-32"))?
+                .min(32) as u8
+        }
     };
     let ip = parse_ipv4(addr, false).ok_or_else(|| {
         format!("host/network `{addr}` not found; expected a numeric IPv4 address")
     })?;
+    Ok((ip, prefix))
+}
+
+/// `-s`/`-d` style `address[/mask]`, masked like iptables does (`10.1.2.3/8` is
+/// `10.0.0.0/8`). Only numeric addresses: there is no DNS here.
+pub fn parse_ipv4_net(s: &str) -> Result<Ipv4Net, String> {
+    let (ip, prefix) = parse_ipv4_addr_mask(s, false)?;
     Ok(Ipv4Net::new(ip, prefix).expect("prefix <= 32").trunc())
 }
 
@@ -134,7 +145,11 @@ pub fn parse_port_range(s: &str, proto: &str) -> Result<PortRange, String> {
             Ok(PortRange { lo: p, hi: p })
         }
         Some((a, b)) => {
-            let lo = if a.is_empty() { 0 } else { parse_port(a, proto)? };
+            let lo = if a.is_empty() {
+                0
+            } else {
+                parse_port(a, proto)?
+            };
             let hi = if b.is_empty() {
                 65535
             } else {
@@ -212,7 +227,10 @@ mod tests {
 
     #[test]
     fn ports_and_marks() {
-        assert_eq!(parse_port_range("ssh", "tcp").unwrap(), PortRange::single(22));
+        assert_eq!(
+            parse_port_range("ssh", "tcp").unwrap(),
+            PortRange::single(22)
+        );
         assert_eq!(
             parse_port_range(":80", "tcp").unwrap(),
             PortRange { lo: 0, hi: 80 }

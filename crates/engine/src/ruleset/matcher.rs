@@ -72,7 +72,13 @@ fn range_match(r: &Neg<PortRange>, p: u16) -> bool {
 }
 
 /// The rule header and all its matches.
-pub fn rule_matches(rule: &Rule, pkt: &Packet, ctx: &mut MatchCtx, st: &mut MatchState, id: u32) -> bool {
+pub fn rule_matches(
+    rule: &Rule,
+    pkt: &Packet,
+    ctx: &mut MatchCtx,
+    st: &mut MatchState,
+    id: u32,
+) -> bool {
     if let Some(s) = &rule.src {
         if !net_match(s, pkt.src) {
             return false;
@@ -151,10 +157,13 @@ fn match_one(m: &Match, pkt: &Packet, ctx: &mut MatchCtx, st: &mut MatchState, i
             let inr = |n: &Neg<(Ipv4Addr, Ipv4Addr)>, a: Ipv4Addr| {
                 (n.value.0 <= a && a <= n.value.1) != n.negated
             };
-            r.src.as_ref().is_none_or(|n| inr(n, pkt.src)) && r.dst.as_ref().is_none_or(|n| inr(n, pkt.dst))
+            r.src.as_ref().is_none_or(|n| inr(n, pkt.src))
+                && r.dst.as_ref().is_none_or(|n| inr(n, pkt.dst))
         }
         Match::Physdev(p) => physdev(p, pkt, ctx),
-        Match::Mac(n) => pkt.mac.is_some_and(|(src, _)| (src == n.value) != n.negated),
+        Match::Mac(n) => pkt
+            .mac
+            .is_some_and(|(src, _)| (src == n.value) != n.negated),
         Match::Owner(o) => owner(o, pkt),
         Match::PktType(n) => {
             let t = if pkt.dst.is_broadcast() {
@@ -185,17 +194,20 @@ fn tcp_has_option(flags: u8, opt: u8) -> bool {
 }
 
 fn tcp(t: &TcpMatch, pkt: &Packet) -> bool {
-    let L4::Tcp { sport, dport, flags } = pkt.l4 else {
+    let L4::Tcp {
+        sport,
+        dport,
+        flags,
+    } = pkt.l4
+    else {
         return false;
     };
     t.sport.as_ref().is_none_or(|r| range_match(r, sport))
         && t.dport.as_ref().is_none_or(|r| range_match(r, dport))
-        && t
-            .flags
+        && t.flags
             .as_ref()
             .is_none_or(|f| ((flags & f.value.mask) == f.value.comp) != f.negated)
-        && t
-            .option
+        && t.option
             .as_ref()
             .is_none_or(|o| tcp_has_option(flags, o.value) != o.negated)
 }
@@ -226,7 +238,8 @@ fn addrtype(a: &AddrTypeMatch, pkt: &Packet, ctx: &MatchCtx) -> bool {
         let t = ctx.fib.addr_type(addr, dev, ctx.topo);
         n.value.contains(&t) != n.negated
     };
-    a.src_type.as_ref().is_none_or(|n| check(n, pkt.src)) && a.dst_type.as_ref().is_none_or(|n| check(n, pkt.dst))
+    a.src_type.as_ref().is_none_or(|n| check(n, pkt.src))
+        && a.dst_type.as_ref().is_none_or(|n| check(n, pkt.dst))
 }
 
 fn state_bit(s: CtState) -> u32 {
@@ -247,7 +260,9 @@ fn state_bits(ctx: &MatchCtx, virtual_nat: bool) -> u32 {
         None | Some(CtInfo::Invalid) => state_bit(CtState::Invalid),
         Some(CtInfo::Untracked) => state_bit(CtState::Untracked),
         Some(CtInfo::New) => state_bit(CtState::New),
-        Some(CtInfo::Established) | Some(CtInfo::EstablishedReply) => state_bit(CtState::Established),
+        Some(CtInfo::Established) | Some(CtInfo::EstablishedReply) => {
+            state_bit(CtState::Established)
+        }
         Some(CtInfo::Related) | Some(CtInfo::RelatedReply) => state_bit(CtState::Related),
     };
     if virtual_nat {
@@ -348,7 +363,10 @@ fn recent(r: &RecentMatch, pkt: &Packet, ctx: &MatchCtx, st: &mut MatchState) ->
     let hits_ok = |v: &Vec<u64>| {
         let recent: Vec<&u64> = v
             .iter()
-            .filter(|t| r.seconds.is_none_or(|s| now.saturating_sub(**t) <= s as u64 * 1000))
+            .filter(|t| {
+                r.seconds
+                    .is_none_or(|s| now.saturating_sub(**t) <= s as u64 * 1000)
+            })
             .collect();
         !recent.is_empty() && r.hitcount.is_none_or(|h| recent.len() as u32 >= h)
     };
@@ -403,11 +421,21 @@ fn physdev(p: &PhysdevMatch, pkt: &Packet, ctx: &MatchCtx) -> bool {
     }
     let name_in = iface_name(ctx.topo, pkt.phys_in);
     let name_out = iface_name(ctx.topo, pkt.phys_out);
-    p.is_bridged.as_ref().is_none_or(|n| pkt.bridged != n.negated)
-        && p.is_in.as_ref().is_none_or(|n| pkt.phys_in.is_some() != n.negated)
-        && p.is_out.as_ref().is_none_or(|n| pkt.phys_out.is_some() != n.negated)
-        && p.in_dev.as_ref().is_none_or(|n| iface_match(&n.value, name_in) != n.negated)
-        && p.out_dev.as_ref().is_none_or(|n| iface_match(&n.value, name_out) != n.negated)
+    p.is_bridged
+        .as_ref()
+        .is_none_or(|n| pkt.bridged != n.negated)
+        && p.is_in
+            .as_ref()
+            .is_none_or(|n| pkt.phys_in.is_some() != n.negated)
+        && p.is_out
+            .as_ref()
+            .is_none_or(|n| pkt.phys_out.is_some() != n.negated)
+        && p.in_dev
+            .as_ref()
+            .is_none_or(|n| iface_match(&n.value, name_in) != n.negated)
+        && p.out_dev
+            .as_ref()
+            .is_none_or(|n| iface_match(&n.value, name_out) != n.negated)
 }
 
 fn owner(o: &OwnerMatch, pkt: &Packet) -> bool {
@@ -417,6 +445,10 @@ fn owner(o: &OwnerMatch, pkt: &Packet) -> bool {
     };
     let gid = uid;
     o.socket_exists.as_ref().is_none_or(|n| !n.negated)
-        && o.uid.as_ref().is_none_or(|n| (n.value.0 <= uid && uid <= n.value.1) != n.negated)
-        && o.gid.as_ref().is_none_or(|n| (n.value.0 <= gid && gid <= n.value.1) != n.negated)
+        && o.uid
+            .as_ref()
+            .is_none_or(|n| (n.value.0 <= uid && uid <= n.value.1) != n.negated)
+        && o.gid
+            .as_ref()
+            .is_none_or(|n| (n.value.0 <= gid && gid <= n.value.1) != n.negated)
 }

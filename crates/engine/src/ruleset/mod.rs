@@ -95,10 +95,18 @@ impl CRuleset {
                     let target = match &r.target {
                         None => CTarget::None,
                         Some(Target::Jump(n)) => CTarget::Jump(*index.get(n).ok_or_else(|| {
-                            format!("{}: chain {} jumps to missing chain {n}", t.name.as_str(), c.name)
+                            format!(
+                                "{}: chain {} jumps to missing chain {n}",
+                                t.name.as_str(),
+                                c.name
+                            )
                         })?),
                         Some(Target::Goto(n)) => CTarget::Goto(*index.get(n).ok_or_else(|| {
-                            format!("{}: chain {} goes to missing chain {n}", t.name.as_str(), c.name)
+                            format!(
+                                "{}: chain {} goes to missing chain {n}",
+                                t.name.as_str(),
+                                c.name
+                            )
                         })?),
                         Some(other) => CTarget::Other(other.clone()),
                     };

@@ -23,7 +23,9 @@ pub enum ChainResult {
         rule: u32,
     },
     /// A nat target matched (its trace line, ACCEPT, is already recorded).
-    Nat { target: Target },
+    Nat {
+        target: Target,
+    },
 }
 
 /// Changes a walk makes to the connection (applied by the caller).
@@ -170,9 +172,13 @@ fn apply(
                 rule,
             }),
         ),
-        Target::Dnat { .. } | Target::Snat { .. } | Target::Masquerade { .. } | Target::Redirect { .. } => {
-            (Verdict::Accept, Some(ChainResult::Nat { target: tg.clone() }))
-        }
+        Target::Dnat { .. }
+        | Target::Snat { .. }
+        | Target::Masquerade { .. }
+        | Target::Redirect { .. } => (
+            Verdict::Accept,
+            Some(ChainResult::Nat { target: tg.clone() }),
+        ),
         Target::Mark(a) => {
             pkt.mark = mark_apply(*a, pkt.mark);
             (Verdict::Continue, None)

@@ -16,7 +16,13 @@ use crate::sim::Sim;
 use crate::topology::IfId;
 
 impl Sim {
-    pub(crate) fn bridge_rcv(&mut self, br: IfId, port: IfId, mut pkt: Packet, mac: ([u8; 6], [u8; 6])) {
+    pub(crate) fn bridge_rcv(
+        &mut self,
+        br: IfId,
+        port: IfId,
+        mut pkt: Packet,
+        mac: ([u8; 6], [u8; 6]),
+    ) {
         let ns = br.ns;
         if !self.topo.iface(br).up {
             self.drop_pkt(ns, &pkt, DropReason::LinkDown);
@@ -129,4 +135,3 @@ impl Sim {
         self.port_xmit(out_port, pkt, mac);
     }
 }
-

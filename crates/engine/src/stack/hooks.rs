@@ -55,7 +55,13 @@ fn steps(hook: Hook) -> &'static [Step] {
 
 impl Sim {
     /// Run every table of `hook` on `pkt`.
-    pub fn nf_hook(&mut self, ns: NsId, hook: Hook, pkt: &mut Packet, hop: &mut Hop) -> HookVerdict {
+    pub fn nf_hook(
+        &mut self,
+        ns: NsId,
+        hook: Hook,
+        pkt: &mut Packet,
+        hop: &mut Hop,
+    ) -> HookVerdict {
         for step in steps(hook) {
             let v = match *step {
                 Step::Conntrack => {
@@ -114,7 +120,14 @@ impl Sim {
     }
 
     /// Run one table's base chain for `hook`, if the kernel has it.
-    fn table_step(&mut self, ns: NsId, hook: Hook, table: TableName, pkt: &mut Packet, hop: &mut Hop) -> HookVerdict {
+    fn table_step(
+        &mut self,
+        ns: NsId,
+        hook: Hook,
+        table: TableName,
+        pkt: &mut Packet,
+        hop: &mut Hop,
+    ) -> HookVerdict {
         match self.run_base_chain(ns, hook, table, pkt, hop) {
             None | Some(ChainResult::Accept) | Some(ChainResult::Nat { .. }) => HookVerdict::Accept,
             Some(ChainResult::Drop) => HookVerdict::Drop,
@@ -143,7 +156,9 @@ impl Sim {
         pkt: &mut Packet,
         hop: &Hop,
     ) -> Option<ChainResult> {
-        let (ti, ci) = self.ns[ns.0 as usize].rules.base_chain(table, hook.chain_name())?;
+        let (ti, ci) = self.ns[ns.0 as usize]
+            .rules
+            .base_chain(table, hook.chain_name())?;
         if self.recording() {
             self.emit(Event::Chain {
                 ns,
@@ -155,7 +170,12 @@ impl Sim {
             });
         }
         let now = self.now;
-        let Sim { ns: nss, events, topo, .. } = self;
+        let Sim {
+            ns: nss,
+            events,
+            topo,
+            ..
+        } = self;
         let n = &mut nss[ns.0 as usize];
         let conn = pkt.ct.and_then(|r| n.ct.get(r.id)).cloned();
         let mut ctc = CtChanges {
@@ -218,7 +238,9 @@ impl Sim {
         };
         if first {
             match self.run_base_chain(ns, hook, TableName::Nat, pkt, hop) {
-                Some(ChainResult::Drop) | Some(ChainResult::Reject { .. }) => return HookVerdict::Drop,
+                Some(ChainResult::Drop) | Some(ChainResult::Reject { .. }) => {
+                    return HookVerdict::Drop
+                }
                 Some(ChainResult::Nat { target }) => {
                     if !self.nat_target(ns, hook, manip, &target, pkt, hop) {
                         return HookVerdict::Drop;
@@ -247,7 +269,15 @@ impl Sim {
     }
 
     /// Set up the binding a nat target asks for. False when it cannot (the kernel drops).
-    fn nat_target(&mut self, ns: NsId, hook: Hook, manip: Manip, target: &Target, pkt: &Packet, hop: &Hop) -> bool {
+    fn nat_target(
+        &mut self,
+        ns: NsId,
+        hook: Hook,
+        manip: Manip,
+        target: &Target,
+        pkt: &Packet,
+        hop: &Hop,
+    ) -> bool {
         let addr_range = |r: &pktpath_rules::NatRange| r.addr;
         let ports = |r: Option<pktpath_rules::PortRange>| r.map(|p| (p.lo, p.hi));
         let range = match target {
@@ -277,7 +307,10 @@ impl Sim {
                 let a = if hook == Hook::Output {
                     Ipv4Addr::LOCALHOST
                 } else {
-                    match hop.iif.and_then(|i| self.topo.iface(i).addrs.first().map(|a| a.addr)) {
+                    match hop
+                        .iif
+                        .and_then(|i| self.topo.iface(i).addrs.first().map(|a| a.addr))
+                    {
                         Some(a) => a,
                         None => return false,
                     }

@@ -27,9 +27,19 @@ fn related_ct(orig: &Packet) -> Option<CtRef> {
 impl Sim {
     /// Send an ICMP error about `orig` from namespace `ns`.
     /// `from_local`: `orig` was addressed to this host (its destination is the source).
-    pub(crate) fn icmp_send(&mut self, ns: NsId, orig: &Packet, ty: u8, code: u8, _from_local: bool) {
+    pub(crate) fn icmp_send(
+        &mut self,
+        ns: NsId,
+        orig: &Packet,
+        ty: u8,
+        code: u8,
+        _from_local: bool,
+    ) {
         // Never answer an ICMP error with an error, nor a broadcast/multicast.
-        if matches!(orig.l4, L4::IcmpError { .. }) || orig.dst.is_broadcast() || orig.dst.is_multicast() {
+        if matches!(orig.l4, L4::IcmpError { .. })
+            || orig.dst.is_broadcast()
+            || orig.dst.is_multicast()
+        {
             return;
         }
         // "saddr = iph->daddr" when the offending packet was for us; otherwise the
@@ -96,7 +106,12 @@ impl Sim {
 
     /// `nf_send_reset()`: a RST in answer to a TCP segment (none for a RST).
     fn send_reset(&mut self, ns: NsId, orig: &Packet) {
-        let L4::Tcp { sport, dport, flags } = orig.l4 else {
+        let L4::Tcp {
+            sport,
+            dport,
+            flags,
+        } = orig.l4
+        else {
             return;
         };
         if flags & tcp_flags::RST != 0 {

@@ -13,7 +13,6 @@ use crate::sim::{Sim, Task};
 use crate::topology::{IfId, NsId};
 use std::net::Ipv4Addr;
 
-
 impl Sim {
     pub(crate) fn drop_pkt(&mut self, ns: NsId, pkt: &Packet, reason: DropReason) {
         self.ns_mut(ns).ct.release(pkt);
@@ -95,10 +94,14 @@ impl Sim {
                     RouteError::Blackhole | RouteError::Martian(_) => None,
                 };
                 let reason = match e {
-                    RouteError::HostUnreachable if self.route_input_would_forward(ns, &pkt, dev) => {
+                    RouteError::HostUnreachable
+                        if self.route_input_would_forward(ns, &pkt, dev) =>
+                    {
                         DropReason::ForwardingDisabled
                     }
-                    RouteError::Martian(m) if m.contains("destination") => DropReason::MartianDestination,
+                    RouteError::Martian(m) if m.contains("destination") => {
+                        DropReason::MartianDestination
+                    }
                     RouteError::Martian(_) => DropReason::MartianSource,
                     RouteError::Blackhole => DropReason::Blackhole,
                     _ => DropReason::NoRoute,
@@ -151,7 +154,13 @@ impl Sim {
     }
 
     /// `ip_forward()`: TTL, FORWARD, then output.
-    pub(crate) fn ip_forward(&mut self, in_dev: IfId, out: IfId, nexthop: Ipv4Addr, mut pkt: Packet) {
+    pub(crate) fn ip_forward(
+        &mut self,
+        in_dev: IfId,
+        out: IfId,
+        nexthop: Ipv4Addr,
+        mut pkt: Packet,
+    ) {
         let ns = in_dev.ns;
         if pkt.ttl <= 1 {
             self.icmp_send(ns, &pkt, ICMP_TIME_EXCEEDED, 0, false);
@@ -227,11 +236,14 @@ impl Sim {
                 to: dev,
                 pkt: Box::new(pkt.clone()),
             });
-            self.schedule(0, Task::Rx {
-                dev,
-                pkt: Box::new(pkt),
-                mac: ([0; 6], [0; 6]),
-            });
+            self.schedule(
+                0,
+                Task::Rx {
+                    dev,
+                    pkt: Box::new(pkt),
+                    mac: ([0; 6], [0; 6]),
+                },
+            );
             self.xmit_done();
             return;
         }
@@ -278,11 +290,14 @@ impl Sim {
             pkt.phys_out = None;
             pkt.bridged = false;
         }
-        self.schedule(0, Task::Rx {
-            dev: peer,
-            pkt: Box::new(pkt),
-            mac,
-        });
+        self.schedule(
+            0,
+            Task::Rx {
+                dev: peer,
+                pkt: Box::new(pkt),
+                mac,
+            },
+        );
         self.xmit_done();
     }
 }

@@ -76,7 +76,9 @@ impl Sim {
             && !self.topo.iface(dev).is_loopback()
             && !n.sysctls.route_localnet(self.topo.name(dev))
         {
-            return Err(RouteError::Martian("loopback source toward a non-loopback device"));
+            return Err(RouteError::Martian(
+                "loopback source toward a non-loopback device",
+            ));
         }
         Ok(OutRoute {
             dev,

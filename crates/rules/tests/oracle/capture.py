@@ -61,6 +61,38 @@ def main():
         run(["ip", "netns", "del", NS])
     with open(os.path.join(HERE, "expected.txt"), "w") as f:
         f.write("\n".join(out) + "\n")
+    capture_files()
+
+
+def capture_files():
+    """Whole files (files/*.txt): each restored into a fresh namespace; the result is
+    `iptables-save` without its comment lines (files/*.expected) or the error
+    (files/*.error)."""
+    d = os.path.join(HERE, "files")
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".txt"):
+            continue
+        base = os.path.join(d, name[:-4])
+        for ext in (".expected", ".error"):
+            if os.path.exists(base + ext):
+                os.remove(base + ext)
+        ns = NS + "-f"
+        r = run(["ip", "netns", "add", ns])
+        if r.returncode != 0:
+            sys.exit(r.stderr)
+        try:
+            text = open(os.path.join(d, name), "rb").read().decode()
+            r = run(["ip", "netns", "exec", ns, "iptables-restore"], text)
+            if r.returncode != 0:
+                msg = " ".join(l.strip() for l in r.stderr.splitlines() if l.strip()
+                               and not l.startswith("Try `"))
+                open(base + ".error", "w").write(msg + "\n")
+                continue
+            s = run(["ip", "netns", "exec", ns, "iptables-save"])
+            lines = [l for l in s.stdout.splitlines() if not l.startswith("#")]
+            open(base + ".expected", "w").write("\n".join(lines) + "\n")
+        finally:
+            run(["ip", "netns", "del", ns])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,16 @@
+//! One module per subcommand.
+
+pub mod check;
+pub mod demo;
+pub mod probe;
+
+use crate::Color;
+use std::io::IsTerminal;
+
+pub fn use_color(c: Color) -> bool {
+    match c {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}

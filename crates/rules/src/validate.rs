@@ -1,0 +1,250 @@
+//! The checks that make `iptables-restore` refuse a rule after iptables itself parsed it:
+//! the kernel's per-extension checks (a target's table, hooks and protocol, as in the
+//! `.table`/`.hooks`/`.proto` fields of `struct xt_target`), iptables' "DROP in nat"
+//! refusal, and nf_tables' chain validation (hooks of every chain reachable from a base
+//! chain, no jump loops).
+
+use crate::model::*;
+
+/// Where a rule's parts are, for error positions.
+#[derive(Debug, Clone, Default)]
+pub struct RulePlaces {
+    pub target_col: u32,
+    pub jump_col: u32,
+    pub match_cols: Vec<u32>,
+}
+
+const PRE: u8 = 1;
+const IN: u8 = 2;
+const FWD: u8 = 4;
+const OUT: u8 = 8;
+const POST: u8 = 16;
+const ALL: u8 = 31;
+
+fn hook_bit(chain: &str) -> u8 {
+    match chain {
+        "PREROUTING" => PRE,
+        "INPUT" => IN,
+        "FORWARD" => FWD,
+        "OUTPUT" => OUT,
+        "POSTROUTING" => POST,
+        _ => 0,
+    }
+}
+
+fn hook_names(mask: u8) -> String {
+    let names = [
+        (PRE, "PREROUTING"),
+        (IN, "INPUT"),
+        (FWD, "FORWARD"),
+        (OUT, "OUTPUT"),
+        (POST, "POSTROUTING"),
+    ];
+    let v: Vec<&str> = names
+        .iter()
+        .filter(|(b, _)| mask & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    v.join(", ")
+}
+
+/// (name, table it is restricted to, hooks it is allowed in)
+fn target_limits(t: &Target) -> Option<(&'static str, Option<TableName>, u8)> {
+    Some(match t {
+        Target::Dnat { .. } => ("DNAT", Some(TableName::Nat), PRE | OUT),
+        Target::Snat { .. } => ("SNAT", Some(TableName::Nat), IN | POST),
+        Target::Masquerade { .. } => ("MASQUERADE", Some(TableName::Nat), POST),
+        Target::Redirect { .. } => ("REDIRECT", Some(TableName::Nat), PRE | OUT),
+        Target::Notrack { ct_syntax: false } => ("NOTRACK", Some(TableName::Raw), ALL),
+        Target::Notrack { ct_syntax: true } => ("CT", Some(TableName::Raw), ALL),
+        Target::ChecksumFill => ("CHECKSUM", Some(TableName::Mangle), ALL),
+        Target::Reject(_) => ("REJECT", Some(TableName::Filter), IN | FWD | OUT),
+        Target::TcpMss(TcpMssAction::ClampToPmtu) => {
+            ("TCPMSS --clamp-mss-to-pmtu", None, FWD | OUT | POST)
+        }
+        _ => return None,
+    })
+}
+
+/// (what, hooks it is allowed in)
+fn match_limits(m: &Match) -> Option<(&'static str, u8)> {
+    Some(match m {
+        Match::AddrType(a) if a.limit_iface_in => ("addrtype --limit-iface-in", PRE | IN | FWD),
+        Match::AddrType(a) if a.limit_iface_out => ("addrtype --limit-iface-out", POST | OUT | FWD),
+        Match::Owner(_) => ("owner", OUT | POST),
+        Match::Mac(_) => ("mac", PRE | IN | FWD),
+        Match::Physdev(p) => {
+            let out_ops = p.out_dev.is_some() || p.is_out.is_some();
+            let bridged = matches!(p.is_bridged, Some(Neg { negated: false, .. }));
+            if out_ops && !bridged {
+                (
+                    "physdev --physdev-out/--physdev-is-out without --physdev-is-bridged",
+                    ALL & !OUT,
+                )
+            } else {
+                return None;
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// Checks that depend only on the rule and its table (done when the rule is added).
+pub fn check_rule(table: TableName, rule: &Rule, p: &RulePlaces) -> Result<(), (u32, String)> {
+    let Some(t) = &rule.target else {
+        return Ok(());
+    };
+    if table == TableName::Nat && *t == Target::Drop {
+        return Err((
+            p.target_col,
+            "the nat table is not intended for filtering; DROP is not allowed there".into(),
+        ));
+    }
+    if let Some((name, Some(only), _)) = target_limits(t) {
+        if only != table {
+            return Err((
+                p.target_col,
+                format!(
+                    "{name} is only valid in the {} table (the kernel refuses it in `{}`)",
+                    only.as_str(),
+                    table.as_str()
+                ),
+            ));
+        }
+    }
+    if matches!(t, Target::TcpMss(_))
+        && !matches!(
+            &rule.proto,
+            Some(Neg {
+                negated: false,
+                value: Protocol::Tcp
+            })
+        )
+    {
+        return Err((
+            p.target_col,
+            "TCPMSS requires `-p tcp` (the kernel refuses it otherwise)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// nf_tables' validation of a whole table: every chain's rules must suit the hooks it is
+/// reached from, and jumps must not loop. `places[c][r]` belongs to `t.chains[c].rules[r]`.
+pub fn check_table(t: &Table, places: &[Vec<RulePlaces>]) -> Result<(), (u32, u32, String)> {
+    let n = t.chains.len();
+    let index = |name: &str| t.chains.iter().position(|c| c.name == name);
+    let builtins = t.name.builtin_chains();
+    // Jump graph.
+    let mut edges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n]; // (to, rule index)
+    for (ci, c) in t.chains.iter().enumerate() {
+        for (ri, r) in c.rules.iter().enumerate() {
+            if let Some(Target::Jump(to) | Target::Goto(to)) = &r.target {
+                if let Some(j) = index(to) {
+                    edges[ci].push((j, ri));
+                }
+            }
+        }
+    }
+    // Loops (nf_tables_check_loops refuses a jump that can come back to its chain).
+    let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
+    for start in 0..n {
+        if state[start] == 0 {
+            if let Some((ci, ri)) = find_loop(start, &edges, &mut state) {
+                let r = &t.chains[ci].rules[ri];
+                return Err((
+                    r.pos.line,
+                    places[ci][ri].jump_col,
+                    "this jump creates a loop between chains (the kernel refuses it)".into(),
+                ));
+            }
+        }
+    }
+    // Hooks reaching each chain.
+    let mut hooks = vec![0u8; n];
+    for (ci, c) in t.chains.iter().enumerate() {
+        if builtins.contains(&c.name.as_str()) {
+            hooks[ci] = hook_bit(&c.name);
+        }
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for ci in 0..n {
+            for &(j, _) in &edges[ci] {
+                if hooks[j] | hooks[ci] != hooks[j] {
+                    hooks[j] |= hooks[ci];
+                    changed = true;
+                }
+            }
+        }
+    }
+    for (ci, c) in t.chains.iter().enumerate() {
+        let h = hooks[ci];
+        if h == 0 {
+            continue;
+        }
+        for (ri, r) in c.rules.iter().enumerate() {
+            let pl = &places[ci][ri];
+            if let Some((name, _, allowed)) = r.target.as_ref().and_then(target_limits) {
+                if h & !allowed != 0 {
+                    return Err((
+                        r.pos.line,
+                        pl.target_col,
+                        format!(
+                            "{name} is only valid in {}; chain `{}` is reached from {} (the kernel refuses it)",
+                            hook_names(allowed),
+                            c.name,
+                            hook_names(h & !allowed)
+                        ),
+                    ));
+                }
+            }
+            for (mi, m) in r.matches.iter().enumerate() {
+                if let Some((name, allowed)) = match_limits(m) {
+                    if h & !allowed != 0 {
+                        return Err((
+                            r.pos.line,
+                            pl.match_cols.get(mi).copied().unwrap_or(r.pos.col),
+                            format!(
+                                "{name} is only valid in {}; chain `{}` is reached from {} (the kernel refuses it)",
+                                hook_names(allowed),
+                                c.name,
+                                hook_names(h & !allowed)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn find_loop(
+    start: usize,
+    edges: &[Vec<(usize, usize)>],
+    state: &mut [u8],
+) -> Option<(usize, usize)> {
+    // Iterative DFS: (node, next edge index).
+    let mut stack = vec![(start, 0usize)];
+    state[start] = 1;
+    while let Some(&mut (node, ref mut ei)) = stack.last_mut() {
+        if *ei < edges[node].len() {
+            let (to, rule) = edges[node][*ei];
+            *ei += 1;
+            match state[to] {
+                1 => return Some((node, rule)),
+                0 => {
+                    state[to] = 1;
+                    stack.push((to, 0));
+                }
+                _ => {}
+            }
+        } else {
+            state[node] = 2;
+            stack.pop();
+        }
+    }
+    None
+}
