@@ -102,6 +102,7 @@ pub mod status {
     pub const DST_NAT: u32 = 1 << 5;
     pub const SRC_NAT_DONE: u32 = 1 << 7;
     pub const DST_NAT_DONE: u32 = 1 << 8;
+    pub const DYING: u32 = 1 << 9;
 }
 
 #[derive(Debug, Clone)]
@@ -214,13 +215,19 @@ impl Conntrack {
         let t = Tuple::of(pkt);
         if let Some((id, dir)) = self.hash.get(&t).copied() {
             let c = self.conns.get_mut(&id).expect("hashed conn exists");
+            let seen_reply_before = c.status & status::SEEN_REPLY != 0;
             if dir == Dir::Reply {
                 c.status |= status::SEEN_REPLY;
             }
+            let mut kill = false;
             let info = match pkt.l4 {
                 L4::Tcp { flags, .. } => {
                     let (next, info) = tcp_step(c, dir, flags);
                     c.tcp = next;
+                    // "If only reply is a RST, we can consider ourselves not to have an
+                    // established connection [...] delete the conntrack immediately"
+                    // (tcp_packet()); SEEN_REPLY is set only after it runs.
+                    kill = flags & tcp_flags::RST != 0 && !seen_reply_before;
                     info
                 }
                 _ => {
@@ -239,6 +246,9 @@ impl Conntrack {
             } else {
                 Some(CtRef { id, info })
             };
+            if kill {
+                self.kill(id);
+            }
             return info;
         }
         // A new flow.
@@ -297,6 +307,11 @@ impl Conntrack {
     /// kernel drops the packet).
     pub fn confirm(&mut self, pkt: &Packet) -> bool {
         let Some(r) = pkt.ct else { return true };
+        // "if (CTINFO2DIR(ctinfo) != IP_CT_DIR_ORIGINAL) return NF_ACCEPT;": a reply-direction
+        // packet (an ICMP error or RST attached to a connection) never confirms it.
+        if r.info.is_reply() {
+            return true;
+        }
         let Some(c) = self.conns.get(&r.id) else {
             return true;
         };
@@ -324,9 +339,27 @@ impl Conntrack {
         }
     }
 
+    /// Take a connection out of the table (`nf_ct_kill`); packets already holding it keep
+    /// their reference.
+    pub fn kill(&mut self, id: u32) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.status |= status::DYING;
+            let (o, r) = (c.orig, c.reply);
+            for t in [o, r] {
+                if self.hash.get(&t).is_some_and(|(i, _)| *i == id) {
+                    self.hash.remove(&t);
+                }
+            }
+        }
+    }
+
     /// Connections in creation order.
     pub fn entries(&self) -> Vec<&Conn> {
-        let mut v: Vec<&Conn> = self.conns.values().filter(|c| c.confirmed()).collect();
+        let mut v: Vec<&Conn> = self
+            .conns
+            .values()
+            .filter(|c| c.confirmed() && c.status & status::DYING == 0)
+            .collect();
         v.sort_by_key(|c| c.created);
         v
     }

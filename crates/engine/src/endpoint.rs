@@ -455,21 +455,19 @@ impl Sim {
                     let e = &mut self.endpoints[ep];
                     e.result.closed_by_peer = true;
                     if st == TcpSt::FinSent {
+                        // Both FINs seen: ACK it; the socket rests in TIME_WAIT.
                         e.st = TcpSt::Closed;
                         self.tcp_send(ep, ACK, 0);
                     } else {
+                        // The peer closed first: we close too (LAST_ACK).
                         e.st = TcpSt::FinSent;
                         self.tcp_send(ep, ACK | FIN, 0);
-                        // After our FIN is acknowledged the socket closes; nothing
-                        // further matters to the outcome.
                     }
                     match self.endpoints[ep].role.clone() {
                         Role::ProxyBack { front } => self.tcp_close(front),
                         Role::ProxyFront { back: Some(b), .. } => self.tcp_close(b),
                         _ => {}
                     }
-                } else if st == TcpSt::FinSent && flags & ACK != 0 && payload == 0 {
-                    self.endpoints[ep].st = TcpSt::Closed;
                 }
             }
             TcpSt::Closed => {}
@@ -571,14 +569,24 @@ impl Sim {
     }
 
     /// The proxy's onward connection failed: it closes the client's connection.
+    /// Closing a socket with unread data (the client's request) sends a RST instead of a
+    /// FIN (`tcp_close()`: "data was lost").
     fn proxy_back_failed(&mut self, front: usize) {
         let ns = self.endpoints[front].ns;
+        let unread = self.endpoints[front].pending.take().is_some();
         self.emit(Event::Note {
             ns,
-            text: "docker-proxy's onward connection failed: it closes the client's connection"
-                .into(),
+            text: format!(
+                "docker-proxy's onward connection failed: it closes the client's connection{}",
+                if unread { " (unread request: RST)" } else { "" }
+            ),
         });
-        self.tcp_close(front);
+        if unread && self.endpoints[front].st == TcpSt::Established {
+            self.endpoints[front].st = TcpSt::Closed;
+            self.tcp_send(front, ACK | RST, 0);
+        } else {
+            self.tcp_close(front);
+        }
     }
 
     fn udp_rcv(&mut self, ns: NsId, pkt: Packet, sport: u16, dport: u16) {

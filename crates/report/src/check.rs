@@ -19,6 +19,10 @@ pub struct ProbeCheck {
     pub trace_match: Option<bool>,
     #[serde(skip)]
     pub trace_diff: Option<String>,
+    /// `None` when the world has no `conntrack -L` record for the probe.
+    pub conntrack_match: Option<bool>,
+    #[serde(skip)]
+    pub conntrack_diff: Option<String>,
     pub client_says: String,
 }
 
@@ -96,6 +100,23 @@ pub fn check_world_with(
             }
             _ => (None, None),
         };
+        // The capture recorded `conntrack -L` in the trace namespace next to the trace.
+        let (conntrack_match, conntrack_diff) = match (&p.trace, &p.trace_namespace) {
+            (Some(path), Some(tns)) => {
+                let ct_path = path.with_file_name("conntrack.txt");
+                match (read(&ct_path), sim.ns_by_name(tns)) {
+                    (Ok(text), Some(ns)) => {
+                        let keep: Vec<u16> = [Some(run.sport), p.dport].into_iter().flatten().collect();
+                        match crate::conntrack_cmp::compare(&text, &sim.ns(ns).ct.entries(), &keep) {
+                            Ok(()) => (Some(true), None),
+                            Err(d) => (Some(false), Some(d)),
+                        }
+                    }
+                    _ => (None, None),
+                }
+            }
+            _ => (None, None),
+        };
         let ok = p.expect.is_none_or(|e| e == run.outcome) && trace_match != Some(false);
         probes.push(ProbeCheck {
             name: p.name.clone(),
@@ -104,6 +125,8 @@ pub fn check_world_with(
             ok,
             trace_match,
             trace_diff,
+            conntrack_match,
+            conntrack_diff,
             client_says: run.client_says.clone(),
         });
     }

@@ -3,6 +3,7 @@
 //! trace for people ([`text`]), and JSON ([`json`]).
 
 pub mod check;
+pub mod conntrack_cmp;
 pub mod json;
 pub mod text;
 pub mod xtmon;

@@ -37,6 +37,14 @@ fn all_fixture_probes_agree_with_the_kernel() {
             .unwrap_or_else(|e| panic!("{}: {e}", w.display()));
         for p in rep.probes {
             total += 1;
+            if p.conntrack_match == Some(false) {
+                eprintln!(
+                    "conntrack differs: {}/{}\n{}",
+                    w.file_name().unwrap().to_string_lossy(),
+                    p.name,
+                    p.conntrack_diff.clone().unwrap_or_default()
+                );
+            }
             if !p.ok {
                 failures.push(format!(
                     "{}/{}: expect {:?} got {} trace_match {:?}\n{}",

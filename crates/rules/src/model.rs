@@ -439,6 +439,54 @@ pub enum PktType {
     OtherHost,
 }
 
+/// `-m hashlimit`, as xt_hashlimit revision 3 stores it (packet rates; byte rates and
+/// `--hashlimit-rate-match` are not supported).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HashLimitMatch {
+    /// `--hashlimit-above` (XT_HASHLIMIT_INVERT); `false` is `--hashlimit-upto`.
+    pub above: bool,
+    /// Average period between packets, in 1/1000000 s (XT_HASHLIMIT_SCALE_v2).
+    pub avg: u64,
+    pub burst: u64,
+    /// `--hashlimit-mode` parts.
+    pub src_ip: bool,
+    pub src_port: bool,
+    pub dst_ip: bool,
+    pub dst_port: bool,
+    pub name: String,
+    /// `--hashlimit-htable-size`, `-max` (0 = kernel default)
+    pub htable_size: u32,
+    pub htable_max: u32,
+    /// `--hashlimit-htable-gcinterval` in ms (default 1000)
+    pub gc_interval: u32,
+    /// `--hashlimit-htable-expire` in ms (default: the rate's unit)
+    pub expire: u32,
+    /// `--hashlimit-srcmask`/`--hashlimit-dstmask` (default 32)
+    pub srcmask: u8,
+    pub dstmask: u8,
+}
+
+/// `-m connlimit`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnlimitMatch {
+    /// `--connlimit-upto N` (XT_CONNLIMIT_INVERT); `false` is `--connlimit-above N`.
+    pub upto: bool,
+    pub limit: u32,
+    /// `--connlimit-mask` prefix length (default 32)
+    pub mask: u8,
+    /// `--connlimit-daddr` (group by destination); `false` is `--connlimit-saddr`.
+    pub daddr: bool,
+}
+
+/// `-m rpfilter` (flags as in xt_rpfilter)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct RpfilterMatch {
+    pub loose: bool,
+    pub validmark: bool,
+    pub accept_local: bool,
+    pub invert: bool,
+}
+
 /// One `-m NAME ...` block (also the implicit protocol matches).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Match {
@@ -462,6 +510,12 @@ pub enum Match {
     Mac(Neg<[u8; 6]>),
     Owner(OwnerMatch),
     PktType(Neg<PktType>),
+    /// `-m hashlimit` (revision 3, packet rates only)
+    HashLimit(HashLimitMatch),
+    /// `-m connlimit`
+    Connlimit(ConnlimitMatch),
+    /// `-m rpfilter`
+    Rpfilter(RpfilterMatch),
     /// A match module the model does not know. Kept verbatim so it prints back; the engine
     /// treats it as "may match" (see the lenient loader).
     Unknown {
@@ -558,6 +612,15 @@ pub enum TcpMssAction {
     ClampToPmtu,
 }
 
+/// `-j CT` options other than `--notrack` (which is [`Target::Notrack`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct CtTarget {
+    /// `--helper NAME` (conntrack helper to assign, e.g. `ftp`)
+    pub helper: Option<String>,
+    /// `--zone N`
+    pub zone: Option<u16>,
+}
+
 /// What `-j`/`-g` names.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
@@ -594,6 +657,8 @@ pub enum Target {
         ct_syntax: bool,
     },
     Trace,
+    /// `-j CT` without `--notrack`: `[--helper NAME] [--zone N]`.
+    Ct(CtTarget),
     ChecksumFill,
     TcpMss(TcpMssAction),
     /// A target the model does not know, kept verbatim.

@@ -31,7 +31,25 @@ pub enum Pending {
     Mac(Option<Neg<[u8; 6]>>),
     Owner(OwnerMatch),
     PktType(Option<Neg<PktType>>),
+    HashLimit(HashLimitBuild),
+    Connlimit(Option<(bool, u32)>, Option<u8>, Option<bool>),
+    Rpfilter(RpfilterMatch),
     Unknown { name: String, args: Vec<String> },
+}
+
+#[derive(Debug, Default)]
+pub struct HashLimitBuild {
+    /// (above, avg, unit multiplier in seconds)
+    rate: Option<(bool, u64, u64)>,
+    burst: Option<u64>,
+    mode: Option<(bool, bool, bool, bool)>,
+    name: Option<String>,
+    size: u32,
+    max: u32,
+    gc_interval: Option<u32>,
+    expire: Option<u32>,
+    srcmask: Option<u8>,
+    dstmask: Option<u8>,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +102,9 @@ impl Pending {
             "mac" => Pending::Mac(None),
             "owner" => Pending::Owner(OwnerMatch::default()),
             "pkttype" => Pending::PktType(None),
+            "hashlimit" => Pending::HashLimit(HashLimitBuild::default()),
+            "connlimit" => Pending::Connlimit(None, None, None),
+            "rpfilter" => Pending::Rpfilter(RpfilterMatch::default()),
             _ => return None,
         })
     }
@@ -109,6 +130,9 @@ impl Pending {
             Pending::Mac(_) => "mac",
             Pending::Owner(_) => "owner",
             Pending::PktType(_) => "pkttype",
+            Pending::HashLimit(_) => "hashlimit",
+            Pending::Connlimit(..) => "connlimit",
+            Pending::Rpfilter(_) => "rpfilter",
             Pending::Unknown { name, .. } => name,
         }
     }
@@ -186,6 +210,30 @@ impl Pending {
             Pending::Mac(_) => &["--mac-source"],
             Pending::Owner(_) => &["--uid-owner", "--gid-owner", "--socket-exists"],
             Pending::PktType(_) => &["--pkt-type"],
+            Pending::HashLimit(_) => &[
+                "--hashlimit-upto",
+                "--hashlimit-above",
+                "--hashlimit",
+                "--hashlimit-srcmask",
+                "--hashlimit-dstmask",
+                "--hashlimit-burst",
+                "--hashlimit-htable-size",
+                "--hashlimit-htable-max",
+                "--hashlimit-htable-gcinterval",
+                "--hashlimit-htable-expire",
+                "--hashlimit-mode",
+                "--hashlimit-name",
+                "--hashlimit-rate-match",
+                "--hashlimit-rate-interval",
+            ],
+            Pending::Connlimit(..) => &[
+                "--connlimit-upto",
+                "--connlimit-above",
+                "--connlimit-mask",
+                "--connlimit-saddr",
+                "--connlimit-daddr",
+            ],
+            Pending::Rpfilter(_) => &["--loose", "--validmark", "--accept-local", "--invert"],
             Pending::Unknown { .. } => &[],
         }
     }
@@ -745,6 +793,133 @@ impl Pending {
                 }
                 _ => return Ok(false),
             },
+            Pending::HashLimit(h) => match o {
+                "--hashlimit-upto" | "--hashlimit-above" | "--hashlimit" => {
+                    if h.rate.is_some() {
+                        return Err(a.err_at(
+                            opt,
+                            "hashlimit: only one of --hashlimit-upto and --hashlimit-above may be given",
+                        ));
+                    }
+                    let v = a.value(opt)?;
+                    let (avg, mult) = hashlimit_rate(a, v)?;
+                    // `!` turns upto into above and back (XT_HASHLIMIT_INVERT).
+                    let above = (o == "--hashlimit-above") != negated;
+                    h.rate = Some((above, avg, mult));
+                }
+                "--hashlimit-burst" => {
+                    no_inv(a, inv, opt)?;
+                    let v = a.value(opt)?;
+                    let b = parse_uint(v.as_str(), 1, 1_000_000).ok_or_else(|| {
+                        a.err_at(
+                            v,
+                            "bad value for option \"--hashlimit-burst\", or out of range (1-1000000) (byte bursts are not supported)",
+                        )
+                    })?;
+                    h.burst = Some(b);
+                }
+                "--hashlimit-mode" => {
+                    no_inv(a, inv, opt)?;
+                    let v = a.value(opt)?;
+                    let mut m = (false, false, false, false);
+                    for part in v.as_str().split(',') {
+                        match part {
+                            "srcip" => m.0 = true,
+                            "srcport" => m.1 = true,
+                            "dstip" => m.2 = true,
+                            "dstport" => m.3 = true,
+                            "none" => {}
+                            _ => {
+                                return Err(a.err_at(
+                                    v,
+                                    format!("hashlimit: invalid mode `{part}`; expected srcip, srcport, dstip, dstport or none"),
+                                ))
+                            }
+                        }
+                    }
+                    h.mode = Some(m);
+                }
+                "--hashlimit-name" => {
+                    no_inv(a, inv, opt)?;
+                    let v = a.value(opt)?;
+                    if v.as_str().is_empty() {
+                        return Err(a.err_at(v, "hashlimit: --hashlimit-name must not be empty"));
+                    }
+                    h.name = Some(truncate_bytes(v.as_str(), 254).to_string());
+                }
+                "--hashlimit-srcmask" | "--hashlimit-dstmask" => {
+                    no_inv(a, inv, opt)?;
+                    let v = a.value(opt)?;
+                    let n = parse_uint(v.as_str(), 0, 32).ok_or_else(|| {
+                        a.err_at(v, format!("invalid prefix length `{}`; expected 0-32", v.as_str()))
+                    })? as u8;
+                    if o == "--hashlimit-srcmask" {
+                        h.srcmask = Some(n);
+                    } else {
+                        h.dstmask = Some(n);
+                    }
+                }
+                "--hashlimit-htable-size" | "--hashlimit-htable-max" | "--hashlimit-htable-gcinterval"
+                | "--hashlimit-htable-expire" => {
+                    no_inv(a, inv, opt)?;
+                    let v = a.value(opt)?;
+                    let n = parse_u32(v.as_str()).ok_or_else(|| {
+                        a.err_at(v, format!("invalid value `{}` for {o}", v.as_str()))
+                    })?;
+                    match o {
+                        "--hashlimit-htable-size" => h.size = n,
+                        "--hashlimit-htable-max" => h.max = n,
+                        "--hashlimit-htable-gcinterval" => h.gc_interval = Some(n),
+                        _ => h.expire = Some(n),
+                    }
+                }
+                _ => {
+                    return Err(a.err_at(opt, format!("hashlimit: {o} is not supported")));
+                }
+            },
+            Pending::Connlimit(limit, mask, daddr) => match o {
+                "--connlimit-upto" | "--connlimit-above" => {
+                    if limit.is_some() {
+                        return Err(a.err_at(
+                            opt,
+                            "connlimit: only one of --connlimit-upto and --connlimit-above may be given",
+                        ));
+                    }
+                    let v = a.value(opt)?;
+                    let n = parse_u32(v.as_str()).ok_or_else(|| {
+                        a.err_at(v, format!("invalid connection limit `{}`", v.as_str()))
+                    })?;
+                    let upto = (o == "--connlimit-upto") != negated;
+                    *limit = Some((upto, n));
+                }
+                "--connlimit-mask" => {
+                    no_inv(a, inv, opt)?;
+                    let v = a.value(opt)?;
+                    let n = parse_uint(v.as_str(), 0, 32).ok_or_else(|| {
+                        a.err_at(v, format!("invalid prefix length `{}`; expected 0-32", v.as_str()))
+                    })? as u8;
+                    *mask = Some(n);
+                }
+                _ => {
+                    no_inv(a, inv, opt)?;
+                    if daddr.is_some() {
+                        return Err(a.err_at(
+                            opt,
+                            "connlimit: only one of --connlimit-saddr and --connlimit-daddr may be given",
+                        ));
+                    }
+                    *daddr = Some(o == "--connlimit-daddr");
+                }
+            },
+            Pending::Rpfilter(r) => {
+                no_inv(a, inv, opt)?;
+                match o {
+                    "--loose" => r.loose = true,
+                    "--validmark" => r.validmark = true,
+                    "--accept-local" => r.accept_local = true,
+                    _ => r.invert = true,
+                }
+            }
             Pending::Unknown { args, .. } => {
                 if negated {
                     args.push("!".into());
@@ -949,6 +1124,50 @@ impl Pending {
             Pending::PktType(m) => Match::PktType(
                 m.ok_or_else(|| a.err(name_col, "pkttype match: `--pkt-type` is required"))?,
             ),
+            Pending::HashLimit(h) => {
+                let Some((above, avg, mult)) = h.rate else {
+                    return Err(a.err(
+                        name_col,
+                        "hashlimit: --hashlimit-upto or --hashlimit-above is required",
+                    ));
+                };
+                let Some(name) = h.name else {
+                    return Err(a.err(name_col, "hashlimit: option `--hashlimit-name` must be specified"));
+                };
+                let mode = h.mode.unwrap_or((false, false, false, false));
+                Match::HashLimit(HashLimitMatch {
+                    above,
+                    avg,
+                    burst: h.burst.unwrap_or(5),
+                    src_ip: mode.0,
+                    src_port: mode.1,
+                    dst_ip: mode.2,
+                    dst_port: mode.3,
+                    name,
+                    htable_size: h.size,
+                    htable_max: h.max,
+                    gc_interval: h.gc_interval.unwrap_or(1000),
+                    // Without --hashlimit-htable-expire: the rate's unit, in ms.
+                    expire: h.expire.unwrap_or((mult * 1000) as u32),
+                    srcmask: h.srcmask.unwrap_or(32),
+                    dstmask: h.dstmask.unwrap_or(32),
+                })
+            }
+            Pending::Connlimit(limit, mask, daddr) => {
+                let Some((upto, limit)) = limit else {
+                    return Err(a.err(
+                        name_col,
+                        "connlimit: --connlimit-upto or --connlimit-above is required",
+                    ));
+                };
+                Match::Connlimit(ConnlimitMatch {
+                    upto,
+                    limit,
+                    mask: mask.unwrap_or(32),
+                    daddr: daddr.unwrap_or(false),
+                })
+            }
+            Pending::Rpfilter(r) => Match::Rpfilter(r),
             Pending::Unknown { name, args } => Match::Unknown { name, args },
         })
     }
@@ -1463,4 +1682,62 @@ pub(crate) fn merge_native_matches(matches: &mut Vec<Match>, cols: &mut Vec<u32>
         }
         i += 1;
     }
+}
+
+/// libxt_hashlimit's parse_rate (revision 3): `N[/unit]` into the period in
+/// 1/1000000 s, and the unit's length in seconds.
+fn hashlimit_rate(a: &Args, v: &Token) -> Result<(u64, u64), ParseError> {
+    let s = v.as_str();
+    if s.contains("b/s") {
+        return Err(a.err_at(v, "hashlimit: byte rates are not supported"));
+    }
+    let bad = || a.err_at(v, format!("bad rate `{s}`; expected N/sec, N/min, N/hour or N/day"));
+    let (num, mult) = match s.split_once('/') {
+        None => (s, 1u64),
+        Some((n, unit)) => {
+            if unit.is_empty() {
+                return Err(bad());
+            }
+            let is = |full: &str| full.len() >= unit.len() && full[..unit.len()].eq_ignore_ascii_case(unit);
+            let mult = if is("second") {
+                1
+            } else if is("minute") {
+                60
+            } else if is("hour") {
+                3600
+            } else if is("day") {
+                86400
+            } else {
+                return Err(bad());
+            };
+            (n, mult)
+        }
+    };
+    let digits: String = num.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let r: u64 = digits.parse().ok().filter(|&r| r != 0).ok_or_else(bad)?;
+    let avg = 1_000_000 * mult / r;
+    if avg == 0 {
+        return Err(a.err_at(v, format!("rate too fast `{s}`")));
+    }
+    Ok((avg, mult))
+}
+
+/// libxt_hashlimit's print_rate (revision 3): the count and unit iptables-save prints,
+/// and the unit's length in ms (the default htable expiry).
+pub(crate) fn hashlimit_rate_text(period: u64) -> (u64, &'static str, u64) {
+    const RATES: [(&str, u64); 4] = [
+        ("day", 1_000_000 * 86400),
+        ("hour", 1_000_000 * 3600),
+        ("min", 1_000_000 * 60),
+        ("sec", 1_000_000),
+    ];
+    let mut i = 1;
+    while i < RATES.len() {
+        let mult = RATES[i].1;
+        if period > mult || mult / period < mult % period {
+            break;
+        }
+        i += 1;
+    }
+    (RATES[i - 1].1 / period, RATES[i - 1].0, RATES[i - 1].1 / 1_000_000 * 1000)
 }

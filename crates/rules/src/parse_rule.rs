@@ -39,6 +39,9 @@ pub struct ParsedRule {
     /// empty when a single address was given.
     pub srcs: Vec<Ipv4Net>,
     pub dsts: Vec<Ipv4Net>,
+    /// `-I CHAIN [n]`: insert as rule n (1-based) instead of appending; with the column
+    /// of the chain name.
+    pub insert_at: Option<(u32, u32)>,
 }
 
 impl ParsedRule {
@@ -115,6 +118,7 @@ pub fn parse_rule_args(
     let mut out_col = 0;
     // Options already given, per match (bit = index in its options()) and for the target.
     let mut mseen: Vec<u64> = Vec::new();
+    let mut insert_at: Option<(u32, u32)> = None;
     let mut tseen: u64 = 0;
 
     // An abbreviated long option resolved to its full name, to be handled again.
@@ -144,13 +148,26 @@ pub fn parse_rule_args(
             }
         };
         match s {
-            "-A" | "--append" => {
+            "-A" | "--append" | "-I" | "--insert" => {
                 no_inv(&a)?;
                 if chain.is_some() {
-                    return Err(a.err_at(t, "only one command (`-A`) allowed in a rule"));
+                    return Err(a.err_at(t, "only one command (`-A` or `-I`) allowed in a rule"));
                 }
                 let v = a.value(t)?;
                 chain = Some((chain_name(&a, v)?, v.col));
+                if matches!(s, "-I" | "--insert") {
+                    // `-I CHAIN [rulenum]`
+                    let mut at = 1;
+                    if let Some(n) = a.peek() {
+                        if n.as_str().bytes().all(|b| b.is_ascii_digit()) && !n.as_str().is_empty() {
+                            a.next();
+                            at = n.as_str().parse::<u32>().ok().filter(|&x| x >= 1).ok_or_else(|| {
+                                a.err_at(n, format!("invalid rule number `{}`", n.as_str()))
+                            })?;
+                        }
+                    }
+                    insert_at = Some((at, v.col));
+                }
             }
             "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
                 let is_src = matches!(s, "-s" | "--source" | "--src");
@@ -478,6 +495,7 @@ pub fn parse_rule_args(
         places,
         srcs,
         dsts,
+        insert_at,
     })
 }
 

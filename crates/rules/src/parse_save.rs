@@ -7,7 +7,8 @@
 use crate::error::ParseError;
 use crate::lex::{split_args, Token};
 use crate::model::*;
-use crate::parse_rule::{parse_rule_args, Mode, ParsedRule};
+use crate::args::Args;
+use crate::parse_rule::{chain_name, parse_rule_args, Mode, ParsedRule};
 use crate::validate::{check_rule, check_table, RulePlaces};
 use std::collections::HashMap;
 
@@ -36,15 +37,21 @@ pub fn parse_file(
         message: msg,
     };
     let mut last_line = 0u32;
-    for (i, raw) in text.split('\n').enumerate() {
+    for (i, line) in text.split('\n').enumerate() {
         let lineno = (i + 1) as u32;
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let trimmed = line.trim_end();
-        if trimmed.trim_start().is_empty() {
+        if line.is_empty() {
             continue;
         }
         last_line = lineno;
-        let first = trimmed.as_bytes()[0];
+        if let Some(off) = line.find('\r') {
+            // iptables-restore takes the `\r` as part of the last word and fails.
+            return Err(err(
+                lineno,
+                line[..off].chars().count() as u32 + 1,
+                "carriage return in line (CRLF line ending?); iptables-restore refuses it".into(),
+            ));
+        }
+        let first = line.as_bytes()[0];
         match first {
             b'#' => continue,
             b'*' => {
@@ -58,7 +65,7 @@ pub fn parse_file(
                         ),
                     ));
                 }
-                let name = trimmed[1..].trim();
+                let name = line[1..].trim_matches(|c| c == ' ' || c == '\t');
                 let Some(tn) = TableName::parse(name) else {
                     return Err(err(
                         lineno,
@@ -68,13 +75,8 @@ pub fn parse_file(
                         ),
                     ));
                 };
-                if rs.table(tn).is_some() {
-                    return Err(err(
-                        lineno,
-                        2,
-                        format!("table `{name}` appears twice in the file"),
-                    ));
-                }
+                // A table given again starts over (iptables-restore flushes it).
+                rs.tables.retain(|t| t.name != tn);
                 cur = Some(TableBuild {
                     table: Table {
                         name: tn,
@@ -96,9 +98,9 @@ pub fn parse_file(
                         "chain declaration outside a table; expected `*table` first".into(),
                     ));
                 };
-                declare_chain(tb, &trimmed[1..], lineno, file)?;
+                declare_chain(tb, &line[1..], lineno, file)?;
             }
-            _ if trimmed == "COMMIT" => {
+            _ if line == "COMMIT" => {
                 let Some(tb) = cur.take() else {
                     return Err(err(
                         lineno,
@@ -109,51 +111,71 @@ pub fn parse_file(
                 if let Err((line, col, msg)) = check_table(&tb.table, &tb.places) {
                     return Err(err(line, col, msg));
                 }
-                rs.tables.push(finish_table(tb));
+                // nf_tables only creates a table once something is put in it.
+                if !tb.table.chains.is_empty() {
+                    rs.tables.push(finish_table(tb));
+                }
             }
-            b'-' | b'[' => {
+            _ => {
                 let Some(tb) = cur.as_mut() else {
                     return Err(err(
                         lineno,
                         1,
-                        "rule outside a table; expected `*table` first".into(),
+                        "expected `*table` (raw, mangle, nat, filter or security) before this line".into(),
                     ));
                 };
-                toks.clear();
-                let mut body = trimmed;
-                let mut body_col = 1u32;
+                let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
+                let rest = &line[lead..];
+                let mut body = rest;
+                let mut body_col = lead as u32 + 1;
                 let mut counters = None;
-                if first == b'[' {
-                    let close = trimmed.find(']').ok_or_else(|| {
-                        err(lineno, 1, "bad counters; expected `[packets:bytes]`".into())
+                if rest.starts_with('[') {
+                    let close = rest.find(']').ok_or_else(|| {
+                        err(lineno, body_col, "bad counters; expected `[packets:bytes]`".into())
                     })?;
-                    counters = Some(parse_counters(&trimmed[..=close]).ok_or_else(|| {
+                    counters = Some(parse_counters(&rest[..=close]).ok_or_else(|| {
                         err(
                             lineno,
-                            1,
+                            body_col,
                             format!(
                                 "bad counters `{}`; expected `[packets:bytes]`",
-                                &trimmed[..=close]
+                                &rest[..=close]
                             ),
                         )
                     })?);
-                    body = &trimmed[close + 1..];
-                    body_col = trimmed[..=close].chars().count() as u32 + 1;
+                    body = &rest[close + 1..];
+                    body_col += rest[..=close].chars().count() as u32;
                 }
+                toks.clear();
                 split_args(body, body_col, &mut toks).map_err(|e| err(lineno, e.col, e.message))?;
-                if let Some(t) = toks.first() {
-                    check_command(t, file, lineno)?;
+                let Some(t0) = toks.first() else {
+                    return Err(err(
+                        lineno,
+                        1,
+                        "line has only blanks; iptables-restore refuses it (no command specified)"
+                            .into(),
+                    ));
+                };
+                if !t0.as_str().starts_with('-') || t0.as_str() == "-" {
+                    return Err(err(
+                        lineno,
+                        t0.col,
+                        format!(
+                            "unexpected `{}`; expected `*table`, `:CHAIN POLICY [packets:bytes]`, `-A CHAIN ...`, `COMMIT` or a `#` comment at the start of a line",
+                            t0.as_str()
+                        ),
+                    ));
                 }
-                let end_col = body_col + body.chars().count() as u32;
-                let parsed = parse_rule_args(&toks, file, lineno, end_col, mode)?;
-                add_rule(tb, parsed, counters, file, mode, &mut warnings)?;
-            }
-            _ => {
-                return Err(err(
-                    lineno,
-                    1,
-                    "unexpected line; expected `*table`, `:CHAIN POLICY [packets:bytes]`, `-A CHAIN ...`, `COMMIT` or a `#` comment".into(),
-                ));
+                match t0.as_str() {
+                    "-N" | "--new-chain" => new_chain(tb, &toks, lineno, file)?,
+                    "-P" | "--policy" => set_policy(tb, &toks, lineno, file)?,
+                    _ => {
+                        check_command(t0, file, lineno)?;
+                        let end_col = body_col + body.chars().count() as u32;
+                        let parsed = parse_rule_args(&toks, file, lineno, end_col, mode)?;
+                        add_rule(tb, parsed, counters, file, mode, &mut warnings)?;
+                    }
+                }
             }
         }
     }
@@ -167,20 +189,27 @@ pub fn parse_file(
             ),
         ));
     }
+    // iptables-save's table order.
+    rs.tables.sort_by_key(|t| save_order(t.name));
     Ok((rs, warnings))
+}
+
+/// The order iptables-save (nf_tables) lists tables in.
+pub(crate) fn save_order(t: TableName) -> u8 {
+    match t {
+        TableName::Mangle => 0,
+        TableName::Security => 1,
+        TableName::Raw => 2,
+        TableName::Filter => 3,
+        TableName::Nat => 4,
+    }
 }
 
 fn check_command(t: &Token, file: &str, line: u32) -> Result<(), ParseError> {
     let s = t.as_str();
     let unsupported = matches!(
         s,
-        "-I" | "--insert"
-            | "-N"
-            | "--new-chain"
-            | "-P"
-            | "--policy"
-            | "-F"
-            | "--flush"
+        "-F" | "--flush"
             | "-X"
             | "--delete-chain"
             | "-D"
@@ -197,10 +226,77 @@ fn check_command(t: &Token, file: &str, line: u32) -> Result<(), ParseError> {
             file: file.to_string(),
             line,
             col: t.col,
-            message: format!("command `{s}` is not supported in a rules file; expected `-A CHAIN`"),
+            message: format!(
+                "command `{s}` is not supported in a rules file; expected `-A`, `-I`, `-N` or `-P`"
+            ),
         });
     }
     Ok(())
+}
+
+/// `-N CHAIN`: like `:CHAIN - [0:0]`, but an existing chain is an error.
+fn new_chain(tb: &mut TableBuild, toks: &[Token], line: u32, file: &str) -> Result<(), ParseError> {
+    let a = Args::new(toks, file, line, 0);
+    let Some(name_tok) = toks.get(1) else {
+        return Err(a.err_at(&toks[0], "option `-N` requires a chain name"));
+    };
+    if let Some(t) = toks.get(2) {
+        return Err(a.err_at(t, format!("unexpected `{}` after `-N CHAIN`", t.as_str())));
+    }
+    let name = chain_name(&a, name_tok)?;
+    if tb.index.contains_key(&name) || tb.table.name.builtin_chains().contains(&name.as_str()) {
+        return Err(a.err_at(name_tok, format!("chain `{name}` already exists")));
+    }
+    push_chain(tb, name, None, Counters::default(), Pos { line, col: name_tok.col });
+    Ok(())
+}
+
+/// `-P CHAIN POLICY` for a built-in chain.
+fn set_policy(tb: &mut TableBuild, toks: &[Token], line: u32, file: &str) -> Result<(), ParseError> {
+    let a = Args::new(toks, file, line, 0);
+    let (Some(name_tok), Some(pol_tok)) = (toks.get(1), toks.get(2)) else {
+        return Err(a.err_at(&toks[0], "`-P` requires a chain and a policy (ACCEPT or DROP)"));
+    };
+    if let Some(t) = toks.get(3) {
+        return Err(a.err_at(t, format!("unexpected `{}` after `-P CHAIN POLICY`", t.as_str())));
+    }
+    let name = name_tok.as_str();
+    if !tb.table.name.builtin_chains().contains(&name) {
+        return Err(a.err_at(name_tok, format!("bad built-in chain name `{name}`")));
+    }
+    let policy = match pol_tok.as_str() {
+        "ACCEPT" => Policy::Accept,
+        "DROP" => Policy::Drop,
+        other => {
+            return Err(a.err_at(pol_tok, format!("bad policy `{other}`; expected ACCEPT or DROP")))
+        }
+    };
+    let idx = builtin_index(tb, name, Pos { line, col: name_tok.col });
+    tb.table.chains[idx].policy = Some(policy);
+    Ok(())
+}
+
+fn push_chain(tb: &mut TableBuild, name: String, policy: Option<Policy>, counters: Counters, pos: Pos) -> usize {
+    let i = tb.table.chains.len();
+    tb.index.insert(name.clone(), i);
+    tb.places.push(Vec::new());
+    tb.table.chains.push(Chain {
+        name,
+        policy,
+        counters,
+        rules: Vec::new(),
+        pos,
+    });
+    i
+}
+
+/// The index of built-in chain `name`, creating it (policy ACCEPT) if needed: nf_tables
+/// creates a table's base chains on demand.
+fn builtin_index(tb: &mut TableBuild, name: &str, pos: Pos) -> usize {
+    match tb.index.get(name) {
+        Some(&i) => i,
+        None => push_chain(tb, name.to_string(), Some(Policy::Accept), Counters::default(), pos),
+    }
 }
 
 /// `[packets:bytes]`
@@ -221,14 +317,11 @@ fn declare_chain(tb: &mut TableBuild, rest: &str, line: u32, file: &str) -> Resu
         col: e.col,
         message: e.message,
     })?;
-    let a = crate::args::Args::new(&toks, file, line, 2 + rest.chars().count() as u32);
+    let a = Args::new(&toks, file, line, 2 + rest.chars().count() as u32);
     let Some(name_tok) = toks.first() else {
         return Err(a.err(2, "expected a chain name after `:`"));
     };
-    let name = crate::parse_rule::chain_name(&a, name_tok)?;
-    if crate::parse_target::EXTENSION_TARGETS.contains(&name.as_str()) {
-        return Err(a.err_at(name_tok, "chain name may not clash with target name"));
-    }
+    let name = chain_name(&a, name_tok)?;
     let builtin = tb.table.name.builtin_chains().contains(&name.as_str());
     let Some(pol_tok) = toks.get(1) else {
         return Err(a.err(
@@ -253,21 +346,12 @@ fn declare_chain(tb: &mut TableBuild, rest: &str, line: u32, file: &str) -> Resu
     } else {
         None
     };
-    let counters = match toks.get(2) {
-        None => Counters::default(),
-        Some(t) => parse_counters(t.as_str()).ok_or_else(|| {
-            a.err_at(
-                t,
-                format!("bad counters `{}`; expected `[packets:bytes]`", t.as_str()),
-            )
-        })?,
-    };
-    if let Some(t) = toks.get(3) {
-        return Err(a.err_at(
-            t,
-            format!("unexpected `{}` after the chain's counters", t.as_str()),
-        ));
-    }
+    // iptables-restore ignores the counters (and anything after them) unless run with
+    // --counters; they are kept here when they are well-formed.
+    let counters = toks
+        .get(2)
+        .and_then(|t| parse_counters(t.as_str()))
+        .unwrap_or_default();
     match tb.index.get(&name) {
         Some(&i) => {
             // Declaring a chain again is harmless for iptables-restore; a built-in
@@ -279,18 +363,7 @@ fn declare_chain(tb: &mut TableBuild, rest: &str, line: u32, file: &str) -> Resu
             }
         }
         None => {
-            tb.index.insert(name.clone(), tb.table.chains.len());
-            tb.places.push(Vec::new());
-            tb.table.chains.push(Chain {
-                name,
-                policy,
-                counters,
-                rules: Vec::new(),
-                pos: Pos {
-                    line,
-                    col: name_tok.col,
-                },
-            });
+            push_chain(tb, name, policy, counters, Pos { line, col: name_tok.col });
         }
     }
     Ok(())
@@ -316,6 +389,7 @@ fn add_rule(
         jump_col,
         warnings: w,
         places,
+        insert_at,
         ..
     } = parsed;
     warnings.extend(w);
@@ -370,20 +444,7 @@ fn add_rule(
     }
     let idx = match tb.index.get(&chain) {
         Some(&i) => i,
-        None if builtins.contains(&chain.as_str()) => {
-            // nf_tables creates a table's base chains on demand.
-            let i = tb.table.chains.len();
-            tb.index.insert(chain.clone(), i);
-            tb.places.push(Vec::new());
-            tb.table.chains.push(Chain {
-                name: chain,
-                policy: Some(Policy::Accept),
-                counters: Counters::default(),
-                rules: Vec::new(),
-                pos: rule.pos,
-            });
-            i
-        }
+        None if builtins.contains(&chain.as_str()) => builtin_index(tb, &chain, rule.pos),
         None => {
             return Err(err(
                 chain_col,
@@ -397,18 +458,34 @@ fn add_rule(
     if let Err((col, msg)) = check_rule(tname, &rule, &places) {
         return Err(err(col, msg));
     }
-    match expanded {
-        None => {
-            tb.table.chains[idx].rules.push(rule);
-            tb.places[idx].push(places);
+    let mut at = tb.table.chains[idx].rules.len();
+    if let Some((n, col)) = insert_at {
+        if n as usize - 1 > at {
+            return Err(err(col, format!("index of insertion too big: chain `{chain}` has {at} rules")));
         }
-        Some(rules) => {
-            for mut r in rules {
+        at = n as usize - 1;
+    }
+    let rules = match expanded {
+        None => vec![rule],
+        Some(rules) => rules
+            .into_iter()
+            .map(|mut r| {
                 r.counters = rule.counters;
                 r.target = rule.target.clone();
-                tb.table.chains[idx].rules.push(r);
-                tb.places[idx].push(places.clone());
-            }
+                r
+            })
+            .collect(),
+    };
+    let c = &mut tb.table.chains[idx];
+    if at == c.rules.len() {
+        for r in rules {
+            c.rules.push(r);
+            tb.places[idx].push(places.clone());
+        }
+    } else {
+        for (k, r) in rules.into_iter().enumerate() {
+            c.rules.insert(at + k, r);
+            tb.places[idx].insert(at + k, places.clone());
         }
     }
     Ok(())

@@ -71,7 +71,8 @@ pub enum PendingTarget {
     Snat(Option<NatRange>, NatFlags),
     Masquerade(Option<PortRange>, NatFlags),
     Redirect(Option<PortRange>, NatFlags),
-    Ct(bool),
+    /// (--notrack given, the other options)
+    Ct(bool, CtTarget),
     Checksum(bool),
     TcpMss(Option<TcpMssAction>),
     Unknown {
@@ -116,7 +117,7 @@ pub fn lookup(name: &str) -> TargetKind {
         "SNAT" => PendingTarget::Snat(None, NatFlags::default()),
         "MASQUERADE" => PendingTarget::Masquerade(None, NatFlags::default()),
         "REDIRECT" => PendingTarget::Redirect(None, NatFlags::default()),
-        "CT" => PendingTarget::Ct(false),
+        "CT" => PendingTarget::Ct(false, CtTarget::default()),
         "CHECKSUM" => PendingTarget::Checksum(false),
         "TCPMSS" => PendingTarget::TcpMss(None),
         _ => {
@@ -430,7 +431,23 @@ impl PendingTarget {
                     _ => unreachable!(),
                 }
             }
-            PendingTarget::Ct(n) => *n = true,
+            PendingTarget::Ct(n, ct) => match o {
+                "--notrack" => *n = true,
+                "--helper" => {
+                    let v = a.value(opt)?;
+                    if v.as_str().is_empty() || v.as_str().len() > 15 {
+                        return Err(a.err_at(v, "CT: --helper needs a name of 1 to 15 characters"));
+                    }
+                    ct.helper = Some(v.as_str().to_string());
+                }
+                _ => {
+                    let v = a.value(opt)?;
+                    let z = parse_uint(v.as_str(), 0, 65535).ok_or_else(|| {
+                        a.err_at(v, format!("bad --zone `{}`; expected 0-65535", v.as_str()))
+                    })?;
+                    ct.zone = Some(z as u16).filter(|&z| z != 0);
+                }
+            },
             PendingTarget::Checksum(f) => *f = true,
             PendingTarget::TcpMss(m) => {
                 if m.is_some() {
@@ -510,7 +527,7 @@ impl PendingTarget {
             }
             PendingTarget::Masquerade(..) => &["--to-ports", "--random", "--random-fully"],
             PendingTarget::Redirect(..) => &["--to-ports", "--random"],
-            PendingTarget::Ct(_) => &["--notrack"],
+            PendingTarget::Ct(..) => &["--notrack", "--helper", "--zone"],
             PendingTarget::Checksum(_) => &["--checksum-fill"],
             PendingTarget::TcpMss(_) => &["--set-mss", "--clamp-mss-to-pmtu"],
         }
@@ -581,14 +598,17 @@ impl PendingTarget {
             },
             PendingTarget::Masquerade(ports, flags) => Target::Masquerade { ports, flags },
             PendingTarget::Redirect(ports, flags) => Target::Redirect { ports, flags },
-            PendingTarget::Ct(notrack) => {
+            PendingTarget::Ct(notrack, ct) => {
                 if !notrack {
+                    Target::Ct(ct)
+                } else if ct == CtTarget::default() {
+                    Target::Notrack { ct_syntax: true }
+                } else {
                     return Err(a.err(
                         name_col,
-                        "only `-j CT --notrack` is supported of the CT target",
+                        "CT --notrack combined with other CT options is not supported",
                     ));
                 }
-                Target::Notrack { ct_syntax: true }
             }
             PendingTarget::Checksum(fill) => {
                 if !fill {

@@ -19,17 +19,39 @@ pub fn print_rule(chain: &str, rule: &Rule) -> String {
 
 /// A whole ruleset in iptables-save layout (without the `# Generated`/`# Completed`
 /// comments). Rules with counters get the `[packets:bytes]` prefix of `iptables-save -c`.
+/// Tables come in iptables-save's order (mangle, security, raw, filter, nat), chains
+/// with the built-in ones first and user chains sorted by name, as iptables-save does.
 pub fn print_ruleset(rs: &Ruleset) -> String {
-    let mut out = String::new();
-    for t in &rs.tables {
+    let mut out = String::with_capacity(rs.tables.len() * 256);
+    let mut tables: Vec<&Table> = rs.tables.iter().collect();
+    tables.sort_by_key(|t| crate::parse_save::save_order(t.name));
+    for t in tables {
         write_table(&mut out, t);
     }
     out
 }
 
+/// The chains of `t` in iptables-save order.
+fn save_chain_order(t: &Table) -> Vec<&Chain> {
+    let builtins = t.name.builtin_chains();
+    let mut v: Vec<&Chain> = Vec::with_capacity(t.chains.len());
+    for b in builtins {
+        v.extend(t.chains.iter().filter(|c| c.name == *b));
+    }
+    let mut users: Vec<&Chain> = t
+        .chains
+        .iter()
+        .filter(|c| !builtins.contains(&c.name.as_str()))
+        .collect();
+    users.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    v.extend(users);
+    v
+}
+
 pub(crate) fn write_table(out: &mut String, t: &Table) {
     let _ = writeln!(out, "*{}", t.name.as_str());
-    for c in &t.chains {
+    let chains = save_chain_order(t);
+    for c in &chains {
         let policy = match c.policy {
             Some(Policy::Accept) => "ACCEPT",
             Some(Policy::Drop) => "DROP",
@@ -41,7 +63,7 @@ pub(crate) fn write_table(out: &mut String, t: &Table) {
             c.name, policy, c.counters.packets, c.counters.bytes
         );
     }
-    for c in &t.chains {
+    for c in &chains {
         for r in &c.rules {
             if let Some(ctr) = r.counters {
                 let _ = write!(out, "[{}:{}] ", ctr.packets, ctr.bytes);
@@ -423,6 +445,74 @@ fn write_match(out: &mut String, m: &Match) {
                 }
             );
         }
+        Match::HashLimit(h) => {
+            // hashlimit_mt_save, revision 3
+            let (n, unit, quantum) = crate::parse_match::hashlimit_rate_text(h.avg);
+            let _ = write!(
+                out,
+                " -m hashlimit --hashlimit-{} {n}/{unit} --hashlimit-burst {}",
+                if h.above { "above" } else { "upto" },
+                h.burst
+            );
+            if h.src_ip || h.src_port || h.dst_ip || h.dst_port {
+                out.push_str(" --hashlimit-mode ");
+                let parts: Vec<&str> = [
+                    (h.src_ip, "srcip"),
+                    (h.src_port, "srcport"),
+                    (h.dst_ip, "dstip"),
+                    (h.dst_port, "dstport"),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, n)| *n)
+                .collect();
+                out.push_str(&parts.join(","));
+            }
+            let _ = write!(out, " --hashlimit-name {}", h.name);
+            if h.htable_size != 0 {
+                let _ = write!(out, " --hashlimit-htable-size {}", h.htable_size);
+            }
+            if h.htable_max != 0 {
+                let _ = write!(out, " --hashlimit-htable-max {}", h.htable_max);
+            }
+            if h.gc_interval != 1000 {
+                let _ = write!(out, " --hashlimit-htable-gcinterval {}", h.gc_interval);
+            }
+            if u64::from(h.expire) != quantum {
+                let _ = write!(out, " --hashlimit-htable-expire {}", h.expire);
+            }
+            if h.srcmask != 32 {
+                let _ = write!(out, " --hashlimit-srcmask {}", h.srcmask);
+            }
+            if h.dstmask != 32 {
+                let _ = write!(out, " --hashlimit-dstmask {}", h.dstmask);
+            }
+        }
+        Match::Connlimit(c) => {
+            let _ = write!(
+                out,
+                " -m connlimit --connlimit-{} {} --connlimit-mask {} --connlimit-{}",
+                if c.upto { "upto" } else { "above" },
+                c.limit,
+                c.mask,
+                if c.daddr { "daddr" } else { "saddr" }
+            );
+        }
+        Match::Rpfilter(r) => {
+            out.push_str(" -m rpfilter");
+            if r.loose {
+                out.push_str(" --loose");
+            }
+            if r.validmark {
+                out.push_str(" --validmark");
+            }
+            if r.accept_local {
+                out.push_str(" --accept-local");
+            }
+            if r.invert {
+                out.push_str(" --invert");
+            }
+        }
         Match::Unknown { name, args } => {
             let _ = write!(out, " -m {name}");
             for a in args {
@@ -682,6 +772,15 @@ fn write_target(out: &mut String, t: &Target) {
         Target::Notrack { ct_syntax: false } => out.push_str(" -j NOTRACK"),
         Target::Notrack { ct_syntax: true } => out.push_str(" -j CT --notrack"),
         Target::Trace => out.push_str(" -j TRACE"),
+        Target::Ct(ct) => {
+            out.push_str(" -j CT");
+            if let Some(h) = &ct.helper {
+                let _ = write!(out, " --helper {h}");
+            }
+            if let Some(z) = ct.zone {
+                let _ = write!(out, " --zone {z}");
+            }
+        }
         Target::ChecksumFill => out.push_str(" -j CHECKSUM --checksum-fill"),
         Target::TcpMss(TcpMssAction::SetMss(n)) => {
             let _ = write!(out, " -j TCPMSS --set-mss {n}");

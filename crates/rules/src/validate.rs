@@ -56,7 +56,7 @@ fn target_limits(t: &Target) -> Option<(&'static str, Option<TableName>, u8)> {
         Target::Masquerade { .. } => ("MASQUERADE", Some(TableName::Nat), POST),
         Target::Redirect { .. } => ("REDIRECT", Some(TableName::Nat), PRE | OUT),
         Target::Notrack { ct_syntax: false } => ("NOTRACK", Some(TableName::Raw), ALL),
-        Target::Notrack { ct_syntax: true } => ("CT", Some(TableName::Raw), ALL),
+        Target::Notrack { ct_syntax: true } | Target::Ct(_) => ("CT", Some(TableName::Raw), ALL),
         Target::ChecksumFill => ("CHECKSUM", Some(TableName::Mangle), ALL),
         Target::Reject(_) => ("REJECT", Some(TableName::Filter), IN | FWD | OUT),
         Target::TcpMss(TcpMssAction::ClampToPmtu) => {
@@ -72,6 +72,7 @@ fn match_limits(m: &Match) -> Option<(&'static str, u8)> {
         Match::AddrType(a) if a.limit_iface_in => ("addrtype --limit-iface-in", PRE | IN | FWD),
         Match::AddrType(a) if a.limit_iface_out => ("addrtype --limit-iface-out", POST | OUT | FWD),
         Match::Owner(_) => ("owner", OUT | POST),
+        Match::Rpfilter(_) => ("rpfilter", PRE),
         Match::Mac(_) => ("mac", PRE | IN | FWD),
         Match::Physdev(p) => {
             let out_ops = p.out_dev.is_some() || p.is_out.is_some();
@@ -91,6 +92,17 @@ fn match_limits(m: &Match) -> Option<(&'static str, u8)> {
 
 /// Checks that depend only on the rule and its table (done when the rule is added).
 pub fn check_rule(table: TableName, rule: &Rule, p: &RulePlaces) -> Result<(), (u32, String)> {
+    for (i, m) in rule.matches.iter().enumerate() {
+        if matches!(m, Match::Rpfilter(_)) && !matches!(table, TableName::Raw | TableName::Mangle) {
+            return Err((
+                p.match_cols.get(i).copied().unwrap_or(rule.pos.col),
+                format!(
+                    "rpfilter is only valid in the raw or mangle table (the kernel refuses it in `{}`)",
+                    table.as_str()
+                ),
+            ));
+        }
+    }
     let Some(t) = &rule.target else {
         return Ok(());
     };
@@ -146,18 +158,25 @@ pub fn check_table(t: &Table, places: &[Vec<RulePlaces>]) -> Result<(), (u32, u3
             }
         }
     }
-    // Loops (nf_tables_check_loops refuses a jump that can come back to its chain).
+    // Loops reachable from a base chain (nf_tables refuses the rule that completes one;
+    // loops among chains no base chain reaches are accepted).
     let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
     for start in 0..n {
-        if state[start] == 0 {
-            if let Some((ci, ri)) = find_loop(start, &edges, &mut state) {
-                let r = &t.chains[ci].rules[ri];
-                return Err((
-                    r.pos.line,
-                    places[ci][ri].jump_col,
-                    "this jump creates a loop between chains (the kernel refuses it)".into(),
-                ));
-            }
+        if !builtins.contains(&t.chains[start].name.as_str()) || state[start] != 0 {
+            continue;
+        }
+        if let Some(path) = find_loop(start, &edges, &mut state) {
+            // The rule added last among the path's jumps is the one nf_tables refuses.
+            let &(ci, ri) = path
+                .iter()
+                .max_by_key(|&&(ci, ri)| t.chains[ci].rules[ri].pos.line)
+                .expect("a loop has jumps");
+            let r = &t.chains[ci].rules[ri];
+            return Err((
+                r.pos.line,
+                places[ci][ri].jump_col,
+                "this jump makes a loop between chains reachable from a built-in chain (the kernel refuses it)".into(),
+            ));
         }
     }
     // Hooks reaching each chain.
@@ -221,23 +240,31 @@ pub fn check_table(t: &Table, places: &[Vec<RulePlaces>]) -> Result<(), (u32, u3
     Ok(())
 }
 
+/// Depth-first search from `start`; on a loop, the jumps (chain, rule) from `start` down
+/// to and around the loop.
 fn find_loop(
     start: usize,
     edges: &[Vec<(usize, usize)>],
     state: &mut [u8],
-) -> Option<(usize, usize)> {
-    // Iterative DFS: (node, next edge index).
-    let mut stack = vec![(start, 0usize)];
+) -> Option<Vec<(usize, usize)>> {
+    // (node, next edge index, rule index of the jump that led here)
+    let mut stack: Vec<(usize, usize, Option<(usize, usize)>)> = vec![(start, 0, None)];
     state[start] = 1;
-    while let Some(&mut (node, ref mut ei)) = stack.last_mut() {
-        if *ei < edges[node].len() {
-            let (to, rule) = edges[node][*ei];
-            *ei += 1;
+    while let Some(top) = stack.last_mut() {
+        let (node, ei) = (top.0, top.1);
+        if ei < edges[node].len() {
+            top.1 += 1;
+            let (to, rule) = edges[node][ei];
             match state[to] {
-                1 => return Some((node, rule)),
+                1 => {
+                    let mut path: Vec<(usize, usize)> =
+                        stack.iter().filter_map(|f| f.2).collect();
+                    path.push((node, rule));
+                    return Some(path);
+                }
                 0 => {
                     state[to] = 1;
-                    stack.push((to, 0));
+                    stack.push((to, 0, Some((node, rule))));
                 }
                 _ => {}
             }

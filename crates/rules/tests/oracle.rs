@@ -100,3 +100,56 @@ fn matches_real_iptables_save() {
         failures.join("\n")
     );
 }
+
+/// Whole files (tests/oracle/files/*.txt): what iptables-save printed after the real
+/// iptables-restore loaded each (`.expected`), or that it refused it (`.error`).
+/// iptables-restore without `--counters` zeroes all counters, so we compare without them.
+#[test]
+fn files_match_real_iptables() {
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/files"));
+    let mut failures = Vec::new();
+    let mut n = 0;
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    names.sort();
+    for p in names {
+        n += 1;
+        let text = std::fs::read_to_string(&p).unwrap();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let got = parse_save(&text, &name);
+        let error = p.with_extension("error");
+        if error.exists() {
+            if let Ok(rs) = got {
+                failures.push(format!(
+                    "{name}: iptables refuses it ({}), we accept:\n{}",
+                    std::fs::read_to_string(&error).unwrap().trim(),
+                    pktpath_rules::print_ruleset(&rs)
+                ));
+            }
+            continue;
+        }
+        let want = std::fs::read_to_string(p.with_extension("expected")).unwrap();
+        match got {
+            Err(e) => failures.push(format!("{name}: iptables accepts it, we refuse: {e}")),
+            Ok(mut rs) => {
+                for t in &mut rs.tables {
+                    for c in &mut t.chains {
+                        c.counters = Default::default();
+                        for r in &mut c.rules {
+                            r.counters = None;
+                        }
+                    }
+                }
+                let got = pktpath_rules::print_ruleset(&rs);
+                if got.trim_end() != want.trim_end() {
+                    failures.push(format!("{name}:\n--- want\n{want}--- got\n{got}"));
+                }
+            }
+        }
+    }
+    assert!(n > 40);
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}

@@ -175,7 +175,8 @@ fn match_one(m: &Match, pkt: &Packet, ctx: &mut MatchCtx, st: &mut MatchState, i
             };
             (t == n.value) != n.negated
         }
-        Match::Unknown { .. } => {
+        // Not modelled yet: treated like an unknown match ("may match").
+        Match::HashLimit(_) | Match::Connlimit(_) | Match::Rpfilter(_) | Match::Unknown { .. } => {
             ctx.uncertain = true;
             true
         }

@@ -211,6 +211,8 @@ fn apply(
         Target::Jump(_) | Target::Goto(_) => unreachable!("resolved at compile time"),
         Target::Log(_)
         | Target::Nflog(_)
+        // `-j CT --helper/--zone`: no effect the engine models.
+        | Target::Ct(_)
         | Target::ChecksumFill
         | Target::TcpMss(_)
         | Target::Unknown { .. } => (Verdict::Continue, None),
