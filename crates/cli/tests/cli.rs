@@ -30,10 +30,17 @@ fn data(rel: &str) -> String {
 fn demo_tells_the_story_and_agrees_with_the_kernel() {
     let o = pktpath(&["demo", "--color", "never"]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(out.contains("iptables -I OUTPUT -d 172.17.0.2 -j REJECT"));
     assert!(out.contains("Empty reply from server"));
-    assert!(out.contains("equal the kernel's for 8/8 clients before and 8/8 after"), "{out}");
+    assert!(
+        out.contains("equal the kernel's for 8/8 clients before and 8/8 after"),
+        "{out}"
+    );
     assert!(out.contains("traces match"));
 }
 
@@ -97,21 +104,45 @@ fn xtables_monitor_format_matches_the_kernel_first_packet() {
         "dh",
     ]);
     assert!(o.status.success());
-    let ours = pktpath_trace::parse(&String::from_utf8_lossy(&o.stdout), "ours").expect("parses as xtables-monitor output");
-    let kernel_text =
-        std::fs::read_to_string(shared("fixtures/docker-memcached/probes/ext-to-hostip-11211/trace.txt")).unwrap();
+    let ours = pktpath_trace::parse(&String::from_utf8_lossy(&o.stdout), "ours")
+        .expect("parses as xtables-monitor output");
+    let kernel_text = std::fs::read_to_string(shared(
+        "fixtures/docker-memcached/probes/ext-to-hostip-11211/trace.txt",
+    ))
+    .unwrap();
     let kernel = pktpath_trace::parse(&kernel_text, "kernel").unwrap();
-    let d = pktpath_trace::compare(&pktpath_trace::first_packet(&kernel), &pktpath_trace::first_packet(&ours));
+    let d = pktpath_trace::compare(
+        &pktpath_trace::first_packet(&kernel),
+        &pktpath_trace::first_packet(&ours),
+    );
     assert!(d.is_match(), "{d}");
 }
 
 #[test]
 fn text_and_json_formats_tell_the_outcome() {
-    let o = pktpath(&["probe", "builtin:docker-memcached", "--from", "dh", "--dst", "127.0.0.1:11211", "--color", "never"]);
+    let o = pktpath(&[
+        "probe",
+        "builtin:docker-memcached",
+        "--from",
+        "dh",
+        "--dst",
+        "127.0.0.1:11211",
+        "--color",
+        "never",
+    ]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("outcome: connected"), "{out}");
     assert!(out.contains("docker-proxy accepted"), "{out}");
-    let o = pktpath(&["probe", "builtin:docker-memcached", "--from", "ext", "--dst", "10.120.0.1:11212", "--format", "json"]);
+    let o = pktpath(&[
+        "probe",
+        "builtin:docker-memcached",
+        "--from",
+        "ext",
+        "--dst",
+        "10.120.0.1:11212",
+        "--format",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["outcome"], "refused");
 }
@@ -126,7 +157,14 @@ fn broken_world_toml_gives_position_and_exit_2() {
 
 #[test]
 fn broken_rules_file_gives_position_and_exit_2() {
-    let o = pktpath(&["probe", &data("broken-rules"), "--from", "h", "--dst", "127.0.0.1:80"]);
+    let o = pktpath(&[
+        "probe",
+        &data("broken-rules"),
+        "--from",
+        "h",
+        "--dst",
+        "127.0.0.1:80",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("iptables-save.txt:6:"), "{err}");
@@ -135,10 +173,24 @@ fn broken_rules_file_gives_position_and_exit_2() {
 
 #[test]
 fn bad_arguments_are_explained() {
-    let o = pktpath(&["probe", "builtin:docker-memcached", "--from", "nowhere", "--dst", "10.0.0.1:80"]);
+    let o = pktpath(&[
+        "probe",
+        "builtin:docker-memcached",
+        "--from",
+        "nowhere",
+        "--dst",
+        "10.0.0.1:80",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no such namespace"));
-    let o = pktpath(&["probe", "builtin:docker-memcached", "--from", "dh", "--dst", "10.0.0.1"]);
+    let o = pktpath(&[
+        "probe",
+        "builtin:docker-memcached",
+        "--from",
+        "dh",
+        "--dst",
+        "10.0.0.1",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected IP:PORT"));
 }

@@ -126,10 +126,16 @@ a = "host:veth0"
 b = "client:veth0"
 "#,
         )
-        .with("ns/host/ip-addr.json", ip_addr_json("192.0.2.1", "02:00:00:00:00:01"))
+        .with(
+            "ns/host/ip-addr.json",
+            ip_addr_json("192.0.2.1", "02:00:00:00:00:01"),
+        )
         .with("ns/host/sysctl.txt", "net.ipv4.ip_forward = 1\n")
         .with("ns/host/iptables-save.txt", rules)
-        .with("ns/client/ip-addr.json", ip_addr_json("192.0.2.2", "02:00:00:00:00:02"));
+        .with(
+            "ns/client/ip-addr.json",
+            ip_addr_json("192.0.2.2", "02:00:00:00:00:02"),
+        );
     let mut world = pktpath_world::load_world_from(&src, PathBuf::from("kube-proxy-bench"))
         .unwrap_or_else(|e| panic!("bench world: {e}"));
     // ip -n client route add default via 192.0.2.1
@@ -197,7 +203,14 @@ impl KubeBench {
         let world = kube_proxy_world(&text);
         let loaded = t.elapsed();
         let t = Instant::now();
-        let sim = Sim::new(&world, SimOptions { seed: 1, record: false }).expect("Sim::new");
+        let sim = Sim::new(
+            &world,
+            SimOptions {
+                seed: 1,
+                record: false,
+            },
+        )
+        .expect("Sim::new");
         let compiled = t.elapsed();
         let rules: usize = world.namespaces[0]
             .ruleset
@@ -214,7 +227,10 @@ impl KubeBench {
         let host = sim.ns_by_name("host").expect("host");
         let client = sim.ns_by_name("client").expect("client");
         let dev = sim.topo.iface_by_name(host, "veth0").expect("host veth0");
-        let cdev = sim.topo.iface_by_name(client, "veth0").expect("client veth0");
+        let cdev = sim
+            .topo
+            .iface_by_name(client, "veth0")
+            .expect("client veth0");
         let mac = (sim.topo.iface(cdev).mac, sim.topo.iface(dev).mac);
         KubeBench {
             sim,
@@ -237,7 +253,9 @@ impl KubeBench {
             oif: None,
             nexthop: None,
         };
-        let v = self.sim.nf_hook(self.host, Hook::Prerouting, &mut pkt, &mut hop);
+        let v = self
+            .sim
+            .nf_hook(self.host, Hook::Prerouting, &mut pkt, &mut hop);
         let r = self.sim.route_input(self.host, &pkt, self.dev);
         // The packet is dropped (ip_error) before its connection is confirmed.
         self.sim.ns_mut(self.host).ct.release(&pkt);
@@ -272,30 +290,40 @@ fn kube_proxy(c: &mut Criterion) {
         "expected a DNAT into 10.244.0.0/16, got {}",
         pkt.dst
     );
-    assert!(matches!(r, InRoute::Error(_)), "expected no route after DNAT");
+    assert!(
+        matches!(r, InRoute::Error(_)),
+        "expected no route after DNAT"
+    );
     assert!(kb.sim.ns(kb.host).ct.entries().is_empty());
 
     let mut g = c.benchmark_group("kube_proxy_10000x5");
     g.throughput(Throughput::Elements(1));
     let mut i = 0u32;
-    g.bench_function(BenchmarkId::new("prerouting", format!("{}:{}", kb.dst.0, kb.dst.1)), |b| {
-        b.iter(|| {
-            i = i.wrapping_add(1);
-            black_box(kb.prerouting(i))
-        })
-    });
-    g.bench_function(BenchmarkId::new("ip_rcv", format!("{}:{}", kb.dst.0, kb.dst.1)), |b| {
-        b.iter(|| {
-            i = i.wrapping_add(1);
-            kb.ip_rcv(i)
-        })
-    });
+    g.bench_function(
+        BenchmarkId::new("prerouting", format!("{}:{}", kb.dst.0, kb.dst.1)),
+        |b| {
+            b.iter(|| {
+                i = i.wrapping_add(1);
+                black_box(kb.prerouting(i))
+            })
+        },
+    );
+    g.bench_function(
+        BenchmarkId::new("ip_rcv", format!("{}:{}", kb.dst.0, kb.dst.1)),
+        |b| {
+            b.iter(|| {
+                i = i.wrapping_add(1);
+                kb.ip_rcv(i)
+            })
+        },
+    );
     g.finish();
 }
 
 fn small_world(c: &mut Criterion) {
     let dir = shared().join("fixtures/docker-memcached");
-    let world = pktpath_world::load_world(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let world =
+        pktpath_world::load_world(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let p = &world.probes[0];
     let mut spec = ProbeSpec {
         from: p.from.clone(),
@@ -308,7 +336,14 @@ fn small_world(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("small_world");
     g.throughput(Throughput::Elements(1));
-    let mut sim = Sim::new(&world, SimOptions { seed: 1, record: false }).expect("Sim::new");
+    let mut sim = Sim::new(
+        &world,
+        SimOptions {
+            seed: 1,
+            record: false,
+        },
+    )
+    .expect("Sim::new");
     let run = sim.probe(&spec).expect("probe");
     assert_eq!(Some(run.outcome), p.expect, "{}", p.name);
     g.bench_function(BenchmarkId::new("probe", &p.name), |b| {
@@ -316,7 +351,14 @@ fn small_world(c: &mut Criterion) {
     });
     // As `pktpath check` runs it: events recorded, TRACE rules inserted.
     spec.trace_ns = p.trace_namespace.clone();
-    let mut sim = Sim::new(&world, SimOptions { seed: 1, record: true }).expect("Sim::new");
+    let mut sim = Sim::new(
+        &world,
+        SimOptions {
+            seed: 1,
+            record: true,
+        },
+    )
+    .expect("Sim::new");
     g.bench_function(BenchmarkId::new("probe_traced", &p.name), |b| {
         b.iter(|| black_box(sim.probe(&spec).expect("probe").events.len()))
     });

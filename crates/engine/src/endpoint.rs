@@ -10,7 +10,7 @@ use crate::netns::App;
 use crate::packet::{
     tcp_flags::*, unreach, Packet, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, L4,
 };
-use crate::sim::{Sim, Task, TimerKind};
+use crate::sim::{AppAction, Sim, Task, TimerKind};
 use crate::topology::NsId;
 use pktpath_world::{L4Proto, UserlandProxy};
 use rand::Rng;
@@ -75,10 +75,16 @@ pub struct Endpoint {
     pub pending: Option<u16>,
     /// Request payload size (the probe's HTTP request).
     pub request_len: u16,
+    /// A server that answered: it closes once the answer is acknowledged (the server
+    /// process wakes to close after the client's ACK, as the fixtures' traces show).
+    pub close_on_ack: bool,
 }
 
 /// Bytes of busybox httpd's 404 answer (the fixtures' servers).
 const RESPONSE_LEN: u16 = 231;
+/// Python's http.server: the headers, then the body (a short index.html).
+const PY_HEADERS_LEN: u16 = 185;
+const PY_BODY_LEN: u16 = 15;
 const SYN_LEN: u16 = 60;
 const ACK_LEN: u16 = 52;
 
@@ -183,6 +189,7 @@ impl Sim {
             result: EpResult::default(),
             pending: None,
             request_len: 0,
+            close_on_ack: false,
         });
         self.endpoints.len() - 1
     }
@@ -288,6 +295,15 @@ impl Sim {
         };
         match e.proto {
             L4Proto::Tcp => {
+                // A request socket (SYN_RECV) is dropped on a "fatal" error
+                // (tcp_req_err() with icmp_err_convert[code].fatal).
+                if e.st == TcpSt::SynRecv {
+                    let fatal = !matches!(code, unreach::NET | unreach::HOST | 4 | 5 | 11 | 12);
+                    if fatal {
+                        self.endpoints[ep].st = TcpSt::Closed;
+                    }
+                    return;
+                }
                 // In SYN_SENT every destination-unreachable aborts the connect.
                 if e.st != TcpSt::SynSent {
                     return;
@@ -424,8 +440,15 @@ impl Sim {
                     self.tcp_send(ep, ACK, 0);
                     match self.endpoints[ep].role.clone() {
                         Role::Probe => {
+                            // curl wakes up from connect() and writes its request.
                             let len = self.endpoints[ep].request_len;
-                            self.tcp_send(ep, ACK | PSH, len);
+                            self.app(
+                                ep,
+                                AppAction::Send {
+                                    flags: ACK | PSH,
+                                    payload: len,
+                                },
+                            );
                         }
                         Role::ProxyBack { front } => {
                             if let Some(len) = self.endpoints[front].pending.take() {
@@ -437,7 +460,10 @@ impl Sim {
                 }
             }
             TcpSt::SynRecv => {
-                if flags & ACK != 0 {
+                if flags & SYN != 0 && flags & ACK == 0 {
+                    // A retransmitted SYN: the request socket answers again.
+                    self.tcp_send(ep, SYN | ACK, 0);
+                } else if flags & ACK != 0 {
                     self.endpoints[ep].st = TcpSt::Established;
                     if let Role::ProxyFront { proxy, .. } = self.endpoints[ep].role.clone() {
                         self.proxy_dial(ep, proxy);
@@ -450,6 +476,12 @@ impl Sim {
             TcpSt::Established | TcpSt::FinSent => {
                 if payload > 0 {
                     self.tcp_data(ep, payload);
+                } else if flags == ACK
+                    && self.endpoints[ep].close_on_ack
+                    && st == TcpSt::Established
+                {
+                    self.endpoints[ep].close_on_ack = false;
+                    self.app(ep, AppAction::Close);
                 }
                 if flags & FIN != 0 {
                     let e = &mut self.endpoints[ep];
@@ -481,11 +513,33 @@ impl Sim {
                 self.endpoints[ep].result.response = true;
                 self.tcp_send(ep, ACK, 0);
             }
-            Role::Server { .. } => {
-                // Answer the request and close, as busybox httpd and python's server do.
+            Role::Server { process } => {
+                // The kernel ACKs the request; the server process then answers. Python's
+                // http.server writes headers and body separately and closes at once;
+                // busybox httpd writes once and closes after the client's ACK (as the
+                // fixtures' traces show).
                 self.tcp_send(ep, ACK, 0);
-                self.tcp_send(ep, ACK | PSH, RESPONSE_LEN);
-                self.tcp_close(ep);
+                if process.contains("python") {
+                    for payload in [PY_HEADERS_LEN, PY_BODY_LEN] {
+                        self.app(
+                            ep,
+                            AppAction::Send {
+                                flags: ACK | PSH,
+                                payload,
+                            },
+                        );
+                    }
+                    self.app(ep, AppAction::Close);
+                } else {
+                    self.app(
+                        ep,
+                        AppAction::Send {
+                            flags: ACK | PSH,
+                            payload: RESPONSE_LEN,
+                        },
+                    );
+                    self.endpoints[ep].close_on_ack = true;
+                }
             }
             Role::ProxyFront { back, .. } => {
                 self.tcp_send(ep, ACK, 0);
@@ -698,6 +752,22 @@ impl Sim {
             None,
         );
         self.send_from(ns, pkt);
+    }
+
+    /// Queue a process's action on its socket (see [`Task::App`]).
+    pub(crate) fn app(&mut self, ep: usize, action: AppAction) {
+        self.schedule(0, Task::App { ep, action });
+    }
+
+    pub(crate) fn on_app(&mut self, ep: usize, action: AppAction) {
+        match action {
+            AppAction::Send { flags, payload } => {
+                if matches!(self.endpoints[ep].st, TcpSt::Established) {
+                    self.tcp_send(ep, flags, payload);
+                }
+            }
+            AppAction::Close => self.tcp_close(ep),
+        }
     }
 
     pub(crate) fn on_timer(&mut self, ep: usize, kind: TimerKind) {

@@ -26,6 +26,18 @@ pub enum Task {
     },
     /// An endpoint's timer fires.
     Timer { ep: usize, kind: TimerKind },
+    /// A process acts on its socket (in process context, after the softirq work queued
+    /// before it: a woken process runs after the backlog is processed).
+    App { ep: usize, action: AppAction },
+}
+
+/// What a process does on its socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppAction {
+    /// Write: a TCP segment with these flags and payload.
+    Send { flags: u8, payload: u16 },
+    /// close(): FIN.
+    Close,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +69,7 @@ impl Default for SimOptions {
 /// Upper bound on frames processed in one run (a routing loop stops here).
 pub const MAX_FRAMES: usize = 20_000;
 
+#[derive(Clone)]
 pub struct Sim {
     pub topo: Topology,
     pub ns: Vec<NsState>,
@@ -101,6 +114,44 @@ impl Sim {
             frames: 0,
             softirq: false,
         })
+    }
+
+    /// Does any namespace have a `statistic --mode random` rule (whose choices a run
+    /// may need to replay)?
+    pub fn has_random_rules(&self) -> bool {
+        self.ns.iter().any(|n| {
+            n.rules.tables.iter().any(|t| {
+                t.chains.iter().any(|c| {
+                    c.rules.iter().any(|r| {
+                        r.rule.matches.iter().any(|m| {
+                            matches!(
+                                m,
+                                pktpath_rules::Match::Statistic(pktpath_rules::StatisticMatch {
+                                    mode: pktpath_rules::StatisticMode::Random { .. },
+                                    ..
+                                })
+                            )
+                        })
+                    })
+                })
+            })
+        })
+    }
+
+    /// The `statistic --mode random` draws of the last probe, per namespace.
+    pub fn draws(&self) -> Vec<(NsId, Vec<bool>)> {
+        self.ns
+            .iter()
+            .filter(|n| !n.mstate.drawn.is_empty())
+            .map(|n| (n.id, n.mstate.drawn.clone()))
+            .collect()
+    }
+
+    /// Make the next probe's `statistic --mode random` draws come out as given.
+    pub fn force_draws(&mut self, draws: &[(NsId, Vec<bool>)]) {
+        for (ns, d) in draws {
+            self.ns_mut(*ns).mstate.forced = d.iter().copied().collect();
+        }
     }
 
     pub fn ns(&self, id: NsId) -> &NsState {
@@ -167,6 +218,12 @@ impl Sim {
                     self.netif_receive(dev, *pkt, mac);
                 }
                 Task::Timer { ep, kind } => self.on_timer(ep, kind),
+                Task::App { ep, action } => {
+                    let was = self.softirq;
+                    self.softirq = false;
+                    self.on_app(ep, action);
+                    self.softirq = was;
+                }
             }
         }
     }
@@ -178,6 +235,9 @@ impl Sim {
         self.tasks.clear();
         self.endpoints.clear();
         self.frames = 0;
+        for n in &mut self.ns {
+            n.mstate.drawn.clear();
+        }
         if flush_conntrack {
             for n in &mut self.ns {
                 n.ct.flush();

@@ -27,10 +27,17 @@ fn normalise(line: &str, keep_ports: &[u16]) -> Option<CtEntry> {
             words.push("id=*".into());
             continue;
         }
-        if let Some(p) = w.strip_prefix("sport=").or_else(|| w.strip_prefix("dport=")) {
+        if let Some(p) = w
+            .strip_prefix("sport=")
+            .or_else(|| w.strip_prefix("dport="))
+        {
             let key = &w[..5];
             let kept = p.parse::<u16>().is_ok_and(|p| keep_ports.contains(&p));
-            words.push(if kept { w.to_string() } else { format!("{key}=*") });
+            words.push(if kept {
+                w.to_string()
+            } else {
+                format!("{key}=*")
+            });
             continue;
         }
         words.push(w.to_string());
@@ -54,7 +61,17 @@ pub fn compare(kernel_text: &str, ours: &[&Conn], keep_ports: &[u16]) -> Result<
     let diff: Vec<String> = count
         .into_iter()
         .filter(|(_, n)| *n != 0)
-        .map(|(e, n)| format!("{} {}", if n > 0 { "kernel only:" } else { "ours only:  " }, e.0))
+        .map(|(e, n)| {
+            format!(
+                "{} {}",
+                if n > 0 {
+                    "kernel only:"
+                } else {
+                    "ours only:  "
+                },
+                e.0
+            )
+        })
         .collect();
     if diff.is_empty() {
         Ok(())

@@ -851,7 +851,10 @@ impl Pending {
                     no_inv(a, inv, opt)?;
                     let v = a.value(opt)?;
                     let n = parse_uint(v.as_str(), 0, 32).ok_or_else(|| {
-                        a.err_at(v, format!("invalid prefix length `{}`; expected 0-32", v.as_str()))
+                        a.err_at(
+                            v,
+                            format!("invalid prefix length `{}`; expected 0-32", v.as_str()),
+                        )
                     })? as u8;
                     if o == "--hashlimit-srcmask" {
                         h.srcmask = Some(n);
@@ -859,7 +862,9 @@ impl Pending {
                         h.dstmask = Some(n);
                     }
                 }
-                "--hashlimit-htable-size" | "--hashlimit-htable-max" | "--hashlimit-htable-gcinterval"
+                "--hashlimit-htable-size"
+                | "--hashlimit-htable-max"
+                | "--hashlimit-htable-gcinterval"
                 | "--hashlimit-htable-expire" => {
                     no_inv(a, inv, opt)?;
                     let v = a.value(opt)?;
@@ -896,7 +901,10 @@ impl Pending {
                     no_inv(a, inv, opt)?;
                     let v = a.value(opt)?;
                     let n = parse_uint(v.as_str(), 0, 32).ok_or_else(|| {
-                        a.err_at(v, format!("invalid prefix length `{}`; expected 0-32", v.as_str()))
+                        a.err_at(
+                            v,
+                            format!("invalid prefix length `{}`; expected 0-32", v.as_str()),
+                        )
                     })? as u8;
                     *mask = Some(n);
                 }
@@ -1132,7 +1140,10 @@ impl Pending {
                     ));
                 };
                 let Some(name) = h.name else {
-                    return Err(a.err(name_col, "hashlimit: option `--hashlimit-name` must be specified"));
+                    return Err(a.err(
+                        name_col,
+                        "hashlimit: option `--hashlimit-name` must be specified",
+                    ));
                 };
                 let mode = h.mode.unwrap_or((false, false, false, false));
                 Match::HashLimit(HashLimitMatch {
@@ -1691,14 +1702,21 @@ fn hashlimit_rate(a: &Args, v: &Token) -> Result<(u64, u64), ParseError> {
     if s.contains("b/s") {
         return Err(a.err_at(v, "hashlimit: byte rates are not supported"));
     }
-    let bad = || a.err_at(v, format!("bad rate `{s}`; expected N/sec, N/min, N/hour or N/day"));
+    let bad = || {
+        a.err_at(
+            v,
+            format!("bad rate `{s}`; expected N/sec, N/min, N/hour or N/day"),
+        )
+    };
     let (num, mult) = match s.split_once('/') {
         None => (s, 1u64),
         Some((n, unit)) => {
             if unit.is_empty() {
                 return Err(bad());
             }
-            let is = |full: &str| full.len() >= unit.len() && full[..unit.len()].eq_ignore_ascii_case(unit);
+            let is = |full: &str| {
+                full.len() >= unit.len() && full[..unit.len()].eq_ignore_ascii_case(unit)
+            };
             let mult = if is("second") {
                 1
             } else if is("minute") {
@@ -1739,5 +1757,9 @@ pub(crate) fn hashlimit_rate_text(period: u64) -> (u64, &'static str, u64) {
         }
         i += 1;
     }
-    (RATES[i - 1].1 / period, RATES[i - 1].0, RATES[i - 1].1 / 1_000_000 * 1000)
+    (
+        RATES[i - 1].1 / period,
+        RATES[i - 1].0,
+        RATES[i - 1].1 / 1_000_000 * 1000,
+    )
 }

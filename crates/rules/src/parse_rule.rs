@@ -159,11 +159,17 @@ pub fn parse_rule_args(
                     // `-I CHAIN [rulenum]`
                     let mut at = 1;
                     if let Some(n) = a.peek() {
-                        if n.as_str().bytes().all(|b| b.is_ascii_digit()) && !n.as_str().is_empty() {
+                        if n.as_str().bytes().all(|b| b.is_ascii_digit()) && !n.as_str().is_empty()
+                        {
                             a.next();
-                            at = n.as_str().parse::<u32>().ok().filter(|&x| x >= 1).ok_or_else(|| {
-                                a.err_at(n, format!("invalid rule number `{}`", n.as_str()))
-                            })?;
+                            at = n
+                                .as_str()
+                                .parse::<u32>()
+                                .ok()
+                                .filter(|&x| x >= 1)
+                                .ok_or_else(|| {
+                                    a.err_at(n, format!("invalid rule number `{}`", n.as_str()))
+                                })?;
                         }
                     }
                     insert_at = Some((at, v.col));

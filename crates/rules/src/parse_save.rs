@@ -4,10 +4,10 @@
 //! declared (or built-in) chain, and a jump or goto needs a user chain declared before
 //! the rule (nf_tables resolves `-j` when the rule is added).
 
+use crate::args::Args;
 use crate::error::ParseError;
 use crate::lex::{split_args, Token};
 use crate::model::*;
-use crate::args::Args;
 use crate::parse_rule::{chain_name, parse_rule_args, Mode, ParsedRule};
 use crate::validate::{check_rule, check_table, RulePlaces};
 use std::collections::HashMap;
@@ -108,7 +108,7 @@ pub fn parse_file(
                         "`COMMIT` outside a table; expected `*table` first".into(),
                     ));
                 };
-                if let Err((line, col, msg)) = check_table(&tb.table, &tb.places) {
+                if let Err((line, col, msg)) = check_table(&tb.table, &tb.places, &tb.index) {
                     return Err(err(line, col, msg));
                 }
                 // nf_tables only creates a table once something is put in it.
@@ -121,7 +121,8 @@ pub fn parse_file(
                     return Err(err(
                         lineno,
                         1,
-                        "expected `*table` (raw, mangle, nat, filter or security) before this line".into(),
+                        "expected `*table` (raw, mangle, nat, filter or security) before this line"
+                            .into(),
                     ));
                 };
                 let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
@@ -131,7 +132,11 @@ pub fn parse_file(
                 let mut counters = None;
                 if rest.starts_with('[') {
                     let close = rest.find(']').ok_or_else(|| {
-                        err(lineno, body_col, "bad counters; expected `[packets:bytes]`".into())
+                        err(
+                            lineno,
+                            body_col,
+                            "bad counters; expected `[packets:bytes]`".into(),
+                        )
                     })?;
                     counters = Some(parse_counters(&rest[..=close]).ok_or_else(|| {
                         err(
@@ -247,18 +252,38 @@ fn new_chain(tb: &mut TableBuild, toks: &[Token], line: u32, file: &str) -> Resu
     if tb.index.contains_key(&name) || tb.table.name.builtin_chains().contains(&name.as_str()) {
         return Err(a.err_at(name_tok, format!("chain `{name}` already exists")));
     }
-    push_chain(tb, name, None, Counters::default(), Pos { line, col: name_tok.col });
+    push_chain(
+        tb,
+        name,
+        None,
+        Counters::default(),
+        Pos {
+            line,
+            col: name_tok.col,
+        },
+    );
     Ok(())
 }
 
 /// `-P CHAIN POLICY` for a built-in chain.
-fn set_policy(tb: &mut TableBuild, toks: &[Token], line: u32, file: &str) -> Result<(), ParseError> {
+fn set_policy(
+    tb: &mut TableBuild,
+    toks: &[Token],
+    line: u32,
+    file: &str,
+) -> Result<(), ParseError> {
     let a = Args::new(toks, file, line, 0);
     let (Some(name_tok), Some(pol_tok)) = (toks.get(1), toks.get(2)) else {
-        return Err(a.err_at(&toks[0], "`-P` requires a chain and a policy (ACCEPT or DROP)"));
+        return Err(a.err_at(
+            &toks[0],
+            "`-P` requires a chain and a policy (ACCEPT or DROP)",
+        ));
     };
     if let Some(t) = toks.get(3) {
-        return Err(a.err_at(t, format!("unexpected `{}` after `-P CHAIN POLICY`", t.as_str())));
+        return Err(a.err_at(
+            t,
+            format!("unexpected `{}` after `-P CHAIN POLICY`", t.as_str()),
+        ));
     }
     let name = name_tok.as_str();
     if !tb.table.name.builtin_chains().contains(&name) {
@@ -268,15 +293,31 @@ fn set_policy(tb: &mut TableBuild, toks: &[Token], line: u32, file: &str) -> Res
         "ACCEPT" => Policy::Accept,
         "DROP" => Policy::Drop,
         other => {
-            return Err(a.err_at(pol_tok, format!("bad policy `{other}`; expected ACCEPT or DROP")))
+            return Err(a.err_at(
+                pol_tok,
+                format!("bad policy `{other}`; expected ACCEPT or DROP"),
+            ))
         }
     };
-    let idx = builtin_index(tb, name, Pos { line, col: name_tok.col });
+    let idx = builtin_index(
+        tb,
+        name,
+        Pos {
+            line,
+            col: name_tok.col,
+        },
+    );
     tb.table.chains[idx].policy = Some(policy);
     Ok(())
 }
 
-fn push_chain(tb: &mut TableBuild, name: String, policy: Option<Policy>, counters: Counters, pos: Pos) -> usize {
+fn push_chain(
+    tb: &mut TableBuild,
+    name: String,
+    policy: Option<Policy>,
+    counters: Counters,
+    pos: Pos,
+) -> usize {
     let i = tb.table.chains.len();
     tb.index.insert(name.clone(), i);
     tb.places.push(Vec::new());
@@ -295,7 +336,13 @@ fn push_chain(tb: &mut TableBuild, name: String, policy: Option<Policy>, counter
 fn builtin_index(tb: &mut TableBuild, name: &str, pos: Pos) -> usize {
     match tb.index.get(name) {
         Some(&i) => i,
-        None => push_chain(tb, name.to_string(), Some(Policy::Accept), Counters::default(), pos),
+        None => push_chain(
+            tb,
+            name.to_string(),
+            Some(Policy::Accept),
+            Counters::default(),
+            pos,
+        ),
     }
 }
 
@@ -363,7 +410,16 @@ fn declare_chain(tb: &mut TableBuild, rest: &str, line: u32, file: &str) -> Resu
             }
         }
         None => {
-            push_chain(tb, name, policy, counters, Pos { line, col: name_tok.col });
+            push_chain(
+                tb,
+                name,
+                policy,
+                counters,
+                Pos {
+                    line,
+                    col: name_tok.col,
+                },
+            );
         }
     }
     Ok(())
@@ -461,7 +517,10 @@ fn add_rule(
     let mut at = tb.table.chains[idx].rules.len();
     if let Some((n, col)) = insert_at {
         if n as usize - 1 > at {
-            return Err(err(col, format!("index of insertion too big: chain `{chain}` has {at} rules")));
+            return Err(err(
+                col,
+                format!("index of insertion too big: chain `{chain}` has {at} rules"),
+            ));
         }
         at = n as usize - 1;
     }

@@ -143,9 +143,13 @@ pub fn check_rule(table: TableName, rule: &Rule, p: &RulePlaces) -> Result<(), (
 
 /// nf_tables' validation of a whole table: every chain's rules must suit the hooks it is
 /// reached from, and jumps must not loop. `places[c][r]` belongs to `t.chains[c].rules[r]`.
-pub fn check_table(t: &Table, places: &[Vec<RulePlaces>]) -> Result<(), (u32, u32, String)> {
+pub fn check_table(
+    t: &Table,
+    places: &[Vec<RulePlaces>],
+    index: &std::collections::HashMap<String, usize>,
+) -> Result<(), (u32, u32, String)> {
     let n = t.chains.len();
-    let index = |name: &str| t.chains.iter().position(|c| c.name == name);
+    let index = |name: &str| index.get(name).copied();
     let builtins = t.name.builtin_chains();
     // Jump graph.
     let mut edges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n]; // (to, rule index)
@@ -257,8 +261,7 @@ fn find_loop(
             let (to, rule) = edges[node][ei];
             match state[to] {
                 1 => {
-                    let mut path: Vec<(usize, usize)> =
-                        stack.iter().filter_map(|f| f.2).collect();
+                    let mut path: Vec<(usize, usize)> = stack.iter().filter_map(|f| f.2).collect();
                     path.push((node, rule));
                     return Some(path);
                 }

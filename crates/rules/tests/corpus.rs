@@ -51,7 +51,11 @@ fn real_rulesets() {
                 }
                 report.push_str(&format!(
                     "{name}: ok{}\n",
-                    if canonical { ", already canonical (round-trips)" } else { "" }
+                    if canonical {
+                        ", already canonical (round-trips)"
+                    } else {
+                        ""
+                    }
                 ));
             }
             (Ok(_), None) => {
@@ -60,7 +64,9 @@ fn real_rulesets() {
             }
             (Err(e), want) => {
                 if want.is_some() {
-                    failures.push(format!("{name}: iptables-restore accepts it, we refuse: {e}"));
+                    failures.push(format!(
+                        "{name}: iptables-restore accepts it, we refuse: {e}"
+                    ));
                 }
                 report.push_str(&format!("{name}: error: {e}\n"));
             }

@@ -26,6 +26,9 @@ pub fn run(world_arg: &str, json: bool, seed: u64) -> Result<ExitCode, String> {
         for p in &rep.probes {
             let mark = if p.ok { "ok  " } else { "FAIL" };
             let trace = match p.trace_match {
+                Some(true) if p.replayed_random_choices => {
+                    "  trace: same as the kernel's (with the kernel's statistic choices)"
+                }
                 Some(true) => "  trace: same as the kernel's",
                 Some(false) => "  trace: DIFFERS from the kernel's",
                 None => "",

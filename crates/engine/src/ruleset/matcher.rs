@@ -24,6 +24,11 @@ pub struct MatchState {
     /// xt_recent lists: name -> address -> hit times (ms).
     recent: HashMap<String, HashMap<Ipv4Addr, Vec<u64>>>,
     pub rng: ChaCha8Rng,
+    /// Outcomes to use for the next `statistic --mode random` draws instead of the RNG
+    /// (to replay the path the kernel took).
+    pub forced: std::collections::VecDeque<bool>,
+    /// Every `statistic --mode random` draw made, in order.
+    pub drawn: Vec<bool>,
 }
 
 impl MatchState {
@@ -33,6 +38,8 @@ impl MatchState {
             limit: HashMap::new(),
             recent: HashMap::new(),
             rng,
+            forced: std::collections::VecDeque::new(),
+            drawn: Vec::new(),
         }
     }
 }
@@ -341,7 +348,12 @@ fn statistic(s: &StatisticMatch, st: &mut MatchState, id: u32) -> bool {
     let m = match s.mode {
         // xt_statistic: (get_random_u32() & 0x7FFFFFFF) < probability
         StatisticMode::Random { probability } => {
-            (st.rng.gen::<u32>() & 0x7FFF_FFFF) < probability.kernel_value
+            let hit = match st.forced.pop_front() {
+                Some(f) => f,
+                None => (st.rng.gen::<u32>() & 0x7FFF_FFFF) < probability.kernel_value,
+            };
+            st.drawn.push(hit);
+            hit
         }
         StatisticMode::Nth { every, packet } => {
             let count = st.nth.entry(id).or_insert(packet);
