@@ -465,8 +465,9 @@ impl Sim {
                     self.tcp_send(ep, SYN | ACK, 0);
                 } else if flags & ACK != 0 {
                     self.endpoints[ep].st = TcpSt::Established;
-                    if let Role::ProxyFront { proxy, .. } = self.endpoints[ep].role.clone() {
-                        self.proxy_dial(ep, proxy);
+                    if let Role::ProxyFront { .. } = self.endpoints[ep].role {
+                        // docker-proxy's accept() returns; it then dials the container.
+                        self.app(ep, AppAction::ProxyDial);
                     }
                     if payload > 0 {
                         self.tcp_data(ep, payload);
@@ -767,6 +768,13 @@ impl Sim {
                 }
             }
             AppAction::Close => self.tcp_close(ep),
+            AppAction::ProxyDial => {
+                if let Role::ProxyFront { proxy, back: None } = self.endpoints[ep].role.clone() {
+                    if self.endpoints[ep].st == TcpSt::Established {
+                        self.proxy_dial(ep, proxy);
+                    }
+                }
+            }
         }
     }
 

@@ -38,6 +38,8 @@ pub enum AppAction {
     Send { flags: u8, payload: u16 },
     /// close(): FIN.
     Close,
+    /// accept() returned in a userland proxy: it dials its backend.
+    ProxyDial,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,19 @@
 //! Every probe of every fixture world captured from the real kernel: the simulated
-//! outcome equals the recorded one, and the first packet's trace equals the kernel's.
+//! outcome equals the recorded one, the first packet's trace equals the kernel's, and the
+//! conntrack table afterwards equals the kernel's `conntrack -L` (ports the kernel picked
+//! at random — ephemeral ports, NAT-reallocated ports — compared as "some other port").
 
 use pktpath_engine::SimOptions;
 use pktpath_report::check::check_world;
 use std::path::PathBuf;
+
+/// Conntrack differences we understand but do not model, with the reason.
+const KNOWN_CONNTRACK_DIFFERENCES: &[(&str, &str)] = &[(
+    "reject-variants/rhost-to-self-tcp-8001-tcp-reset",
+    "a REJECT --reject-with tcp-reset answering a looped-back SYN leaves the kernel's entry in \
+     CLOSE [UNREPLIED]; the RST carries the connection (nf_ct_attach) and conntrack skips it, \
+     so we keep SYN_SENT. Which kernel path moves it to CLOSE is not yet understood.",
+)];
 
 fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
@@ -37,13 +47,15 @@ fn all_fixture_probes_agree_with_the_kernel() {
             .unwrap_or_else(|e| panic!("{}: {e}", w.display()));
         for p in rep.probes {
             total += 1;
-            if p.conntrack_match == Some(false) {
-                eprintln!(
-                    "conntrack differs: {}/{}\n{}",
+            let id = format!("{}/{}", w.file_name().unwrap().to_string_lossy(), p.name);
+            let known = KNOWN_CONNTRACK_DIFFERENCES.iter().any(|(k, _)| *k == id);
+            if p.conntrack_match == Some(false) && !known {
+                failures.push(format!(
+                    "{}/{}: conntrack table differs from the kernel's `conntrack -L`:\n{}",
                     w.file_name().unwrap().to_string_lossy(),
                     p.name,
                     p.conntrack_diff.clone().unwrap_or_default()
-                );
+                ));
             }
             if !p.ok {
                 failures.push(format!(

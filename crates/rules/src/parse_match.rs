@@ -1642,7 +1642,7 @@ pub(crate) fn truncate_bytes(s: &str, max: usize) -> &str {
 /// `-m tcp` at the place of the first, later values winning. Do the same, so that the
 /// model is what iptables-save shows (`-m tcp --dport 80 -m tcp --sport 90` is saved
 /// as `-m tcp --sport 90 --dport 80`).
-pub(crate) fn merge_native_matches(matches: &mut Vec<Match>, cols: &mut Vec<u32>) {
+pub(crate) fn merge_native_matches(matches: &mut Vec<Match>, cols: &mut [u32]) {
     let native_tcp = |m: &Match| {
         matches!(m, Match::Tcp(t) if t.option.is_none()
             && (t.sport.is_some() || t.dport.is_some() || t.flags.is_some()))
@@ -1658,7 +1658,7 @@ pub(crate) fn merge_native_matches(matches: &mut Vec<Match>, cols: &mut Vec<u32>
                 let Match::Tcp(later) = matches.remove(i) else {
                     unreachable!()
                 };
-                cols.remove(i);
+                remove_col(cols, i);
                 if let Match::Tcp(t) = &mut matches[f] {
                     if later.sport.is_some() {
                         t.sport = later.sport;
@@ -1678,7 +1678,7 @@ pub(crate) fn merge_native_matches(matches: &mut Vec<Match>, cols: &mut Vec<u32>
                 let Match::Udp(later) = matches.remove(i) else {
                     unreachable!()
                 };
-                cols.remove(i);
+                remove_col(cols, i);
                 if let Match::Udp(u) = &mut matches[f] {
                     if later.sport.is_some() {
                         u.sport = later.sport;
@@ -1762,4 +1762,12 @@ pub(crate) fn hashlimit_rate_text(period: u64) -> (u64, &'static str, u64) {
         RATES[i - 1].0,
         RATES[i - 1].1 / 1_000_000 * 1000,
     )
+}
+
+fn remove_col(cols: &mut [u32], i: usize) {
+    if i < cols.len() {
+        cols.copy_within(i + 1.., i);
+        let last = cols.len() - 1;
+        cols[last] = 0;
+    }
 }

@@ -483,8 +483,10 @@ pub fn parse_rule_args(
         ..Default::default()
     };
     rule.matches.reserve(matches.len());
-    for (m, col) in matches {
-        places.match_cols.push(col);
+    for (i, (m, col)) in matches.into_iter().enumerate() {
+        if let Some(slot) = places.match_cols.get_mut(i) {
+            *slot = col;
+        }
         rule.matches.push(m.finish(&a, col, proto.as_ref())?);
     }
     crate::parse_match::merge_native_matches(&mut rule.matches, &mut places.match_cols);

@@ -524,28 +524,17 @@ fn add_rule(
         }
         at = n as usize - 1;
     }
-    let rules = match expanded {
-        None => vec![rule],
-        Some(rules) => rules
-            .into_iter()
-            .map(|mut r| {
-                r.counters = rule.counters;
-                r.target = rule.target.clone();
-                r
-            })
-            .collect(),
-    };
     let c = &mut tb.table.chains[idx];
-    if at == c.rules.len() {
-        for r in rules {
-            c.rules.push(r);
-            tb.places[idx].push(places.clone());
-        }
-    } else {
-        for (k, r) in rules.into_iter().enumerate() {
-            c.rules.insert(at + k, r);
-            tb.places[idx].insert(at + k, places.clone());
-        }
+    let Some(rules) = expanded else {
+        c.rules.insert(at, rule);
+        tb.places[idx].insert(at, places);
+        return Ok(());
+    };
+    for (k, mut r) in rules.into_iter().enumerate() {
+        r.counters = rule.counters;
+        r.target = rule.target.clone();
+        c.rules.insert(at + k, r);
+        tb.places[idx].insert(at + k, places);
     }
     Ok(())
 }

@@ -6,12 +6,25 @@
 
 use crate::model::*;
 
+/// How many match columns a rule remembers (later matches report the rule's column).
+pub const PLACES_MATCHES: usize = 8;
+
 /// Where a rule's parts are, for error positions.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RulePlaces {
     pub target_col: u32,
     pub jump_col: u32,
-    pub match_cols: Vec<u32>,
+    /// Column of `-m` for the first [`PLACES_MATCHES`] matches (0 = unknown).
+    pub match_cols: [u32; PLACES_MATCHES],
+}
+
+impl RulePlaces {
+    pub fn match_col(&self, i: usize, rule: &Rule) -> u32 {
+        match self.match_cols.get(i) {
+            Some(&c) if c != 0 => c,
+            _ => rule.pos.col,
+        }
+    }
 }
 
 const PRE: u8 = 1;
@@ -95,7 +108,7 @@ pub fn check_rule(table: TableName, rule: &Rule, p: &RulePlaces) -> Result<(), (
     for (i, m) in rule.matches.iter().enumerate() {
         if matches!(m, Match::Rpfilter(_)) && !matches!(table, TableName::Raw | TableName::Mangle) {
             return Err((
-                p.match_cols.get(i).copied().unwrap_or(rule.pos.col),
+                p.match_col(i, rule),
                 format!(
                     "rpfilter is only valid in the raw or mangle table (the kernel refuses it in `{}`)",
                     table.as_str()
@@ -151,17 +164,24 @@ pub fn check_table(
     let n = t.chains.len();
     let index = |name: &str| index.get(name).copied();
     let builtins = t.name.builtin_chains();
-    // Jump graph.
-    let mut edges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n]; // (to, rule index)
-    for (ci, c) in t.chains.iter().enumerate() {
+    // Jump graph, as one edge list with per-chain offsets: (to, rule index).
+    let mut edge_list: Vec<(usize, usize)> = Vec::new();
+    let mut offsets: Vec<usize> = Vec::with_capacity(n + 1);
+    for c in &t.chains {
+        offsets.push(edge_list.len());
         for (ri, r) in c.rules.iter().enumerate() {
             if let Some(Target::Jump(to) | Target::Goto(to)) = &r.target {
                 if let Some(j) = index(to) {
-                    edges[ci].push((j, ri));
+                    edge_list.push((j, ri));
                 }
             }
         }
     }
+    offsets.push(edge_list.len());
+    let edges = Edges {
+        list: &edge_list,
+        offsets: &offsets,
+    };
     // Loops reachable from a base chain (nf_tables refuses the rule that completes one;
     // loops among chains no base chain reaches are accepted).
     let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
@@ -190,15 +210,12 @@ pub fn check_table(
             hooks[ci] = hook_bit(&c.name);
         }
     }
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for ci in 0..n {
-            for &(j, _) in &edges[ci] {
-                if hooks[j] | hooks[ci] != hooks[j] {
-                    hooks[j] |= hooks[ci];
-                    changed = true;
-                }
+    let mut queue: Vec<usize> = (0..n).filter(|&i| hooks[i] != 0).collect();
+    while let Some(ci) = queue.pop() {
+        for &(j, _) in edges.of(ci) {
+            if hooks[j] | hooks[ci] != hooks[j] {
+                hooks[j] |= hooks[ci];
+                queue.push(j);
             }
         }
     }
@@ -228,7 +245,7 @@ pub fn check_table(
                     if h & !allowed != 0 {
                         return Err((
                             r.pos.line,
-                            pl.match_cols.get(mi).copied().unwrap_or(r.pos.col),
+                            pl.match_col(mi, r),
                             format!(
                                 "{name} is only valid in {}; chain `{}` is reached from {} (the kernel refuses it)",
                                 hook_names(allowed),
@@ -246,19 +263,27 @@ pub fn check_table(
 
 /// Depth-first search from `start`; on a loop, the jumps (chain, rule) from `start` down
 /// to and around the loop.
-fn find_loop(
-    start: usize,
-    edges: &[Vec<(usize, usize)>],
-    state: &mut [u8],
-) -> Option<Vec<(usize, usize)>> {
+struct Edges<'a> {
+    list: &'a [(usize, usize)],
+    offsets: &'a [usize],
+}
+
+impl Edges<'_> {
+    fn of(&self, chain: usize) -> &[(usize, usize)] {
+        &self.list[self.offsets[chain]..self.offsets[chain + 1]]
+    }
+}
+
+fn find_loop(start: usize, edges: &Edges, state: &mut [u8]) -> Option<Vec<(usize, usize)>> {
     // (node, next edge index, rule index of the jump that led here)
     let mut stack: Vec<(usize, usize, Option<(usize, usize)>)> = vec![(start, 0, None)];
     state[start] = 1;
     while let Some(top) = stack.last_mut() {
         let (node, ei) = (top.0, top.1);
-        if ei < edges[node].len() {
+        let out = edges.of(node);
+        if ei < out.len() {
             top.1 += 1;
-            let (to, rule) = edges[node][ei];
+            let (to, rule) = out[ei];
             match state[to] {
                 1 => {
                     let mut path: Vec<(usize, usize)> = stack.iter().filter_map(|f| f.2).collect();
