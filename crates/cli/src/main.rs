@@ -88,6 +88,14 @@ enum Cmd {
         #[arg(long)]
         list: bool,
     },
+    /// Build a world in real network namespaces, probe it for real, and let the kernel
+    /// judge the simulation (needs root).
+    #[command(subcommand)]
+    Lab(cmd::lab::LabCmd),
+    /// pktpath's userland proxy; accepts docker-proxy's arguments so it can stand in for it.
+    Proxy(cmd::proxy::ProxyArgs),
+    /// A small server for lab worlds: answers HTTP on TCP, echoes on UDP.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -116,6 +124,9 @@ fn main() -> ExitCode {
         }),
         Cmd::Check { world, json, seed } => cmd::check::run(&world, json, seed),
         Cmd::Demo { color, list } => cmd::demo::run(color, list),
+        Cmd::Lab(c) => cmd::lab::run(c),
+        Cmd::Proxy(a) => cmd::proxy::run(a),
+        Cmd::Serve(a) => cmd::serve::run(a),
     };
     match r {
         Ok(code) => code,

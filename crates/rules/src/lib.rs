@@ -9,6 +9,7 @@
 //! - [`print_rule`] / [`print_ruleset`]: back to text.
 
 mod args;
+mod chain_index;
 pub mod error;
 mod lex;
 pub mod model;

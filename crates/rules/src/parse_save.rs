@@ -10,11 +10,11 @@ use crate::lex::{split_args, Token};
 use crate::model::*;
 use crate::parse_rule::{chain_name, parse_rule_args, Mode, ParsedRule};
 use crate::validate::{check_rule, check_table, RulePlaces};
-use std::collections::HashMap;
+use crate::chain_index::ChainIndex;
 
 struct TableBuild {
     table: Table,
-    index: HashMap<String, usize>,
+    index: ChainIndex,
     /// `places[c][r]`: columns of `table.chains[c].rules[r]`'s parts.
     places: Vec<Vec<RulePlaces>>,
 }
@@ -86,7 +86,7 @@ pub fn parse_file(
                             col: 1,
                         },
                     },
-                    index: HashMap::new(),
+                    index: ChainIndex::default(),
                     places: Vec::new(),
                 });
             }

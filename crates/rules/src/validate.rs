@@ -159,7 +159,7 @@ pub fn check_rule(table: TableName, rule: &Rule, p: &RulePlaces) -> Result<(), (
 pub fn check_table(
     t: &Table,
     places: &[Vec<RulePlaces>],
-    index: &std::collections::HashMap<String, usize>,
+    index: &crate::chain_index::ChainIndex,
 ) -> Result<(), (u32, u32, String)> {
     let n = t.chains.len();
     let index = |name: &str| index.get(name).copied();

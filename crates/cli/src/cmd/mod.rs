@@ -2,7 +2,10 @@
 
 pub mod check;
 pub mod demo;
+pub mod lab;
 pub mod probe;
+pub mod proxy;
+pub mod serve;
 
 use crate::Color;
 use std::io::IsTerminal;

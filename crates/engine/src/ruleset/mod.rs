@@ -1,10 +1,16 @@
 //! A namespace's iptables ruleset compiled for evaluation: chains resolved to indices,
 //! each rule's iptables-save text rendered once (for traces), and which base chains
 //! exist in the kernel (nf_tables creates a built-in chain only when it is touched:
-//! an untouched one is never traversed and never traced).
+//! an untouched one is never traversed and never traced), and each chain's prefilter
+//! ([`index`]) built once here so that the walk matches without allocating.
 
+#[cfg(test)]
+mod equivalence_tests;
+pub mod index;
 pub mod matcher;
 pub mod walk;
+
+use index::{ChainFilter, IndexPolicy};
 
 use pktpath_rules::{print_rule, Policy, Rule, Ruleset, TableName, Target};
 use std::collections::{BTreeSet, HashMap};
@@ -38,6 +44,16 @@ pub struct CChain {
     pub rules: Vec<CRule>,
     /// For a built-in chain: does the kernel have it (see module doc)?
     pub exists: bool,
+    /// Compiled headers and index of `rules`; rebuilt by every [`CRuleset`] method that
+    /// changes `rules` (whoever edits `rules` directly must call [`CChain::recompile`]).
+    pub filter: ChainFilter,
+}
+
+impl CChain {
+    /// Rebuild [`CChain::filter`] after `rules` changed.
+    pub fn recompile(&mut self, policy: IndexPolicy) {
+        self.filter = ChainFilter::build(&self.rules, policy);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +139,7 @@ impl CRuleset {
                 chains.push(CChain {
                     name: c.name.clone(),
                     policy: c.policy,
+                    filter: ChainFilter::build(&rules, IndexPolicy::Auto),
                     rules,
                     exists,
                 });
@@ -180,6 +197,7 @@ impl CRuleset {
                     policy: Some(Policy::Accept),
                     rules: Vec::new(),
                     exists: true,
+                    filter: ChainFilter::default(),
                 });
                 let i = (t.chains.len() - 1) as u32;
                 t.index.insert(chain.to_string(), i);
@@ -208,6 +226,15 @@ impl CRuleset {
                 id: self.rule_count,
             },
         );
+        c.recompile(IndexPolicy::Auto);
         self.rule_count += 1;
+    }
+
+    /// Rebuild every chain's prefilter with `policy` (`IndexPolicy::Never` gives the
+    /// plain linear walk, for comparisons).
+    pub fn reindex(&mut self, policy: IndexPolicy) {
+        for c in self.tables.iter_mut().flat_map(|t| t.chains.iter_mut()) {
+            c.recompile(policy);
+        }
     }
 }

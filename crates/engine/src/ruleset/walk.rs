@@ -3,7 +3,8 @@
 //! end, and a trace event for every rule that matched (non-matching rules and implicit
 //! returns at the end of a user chain are not traced).
 
-use super::matcher::{rule_matches, MatchCtx, MatchState};
+use super::index::Candidates;
+use super::matcher::{rest_matches, rule_matches, MatchCtx, MatchState};
 use super::{CRuleset, CTarget};
 use crate::event::{Event, Verdict};
 use crate::packet::Packet;
@@ -41,6 +42,7 @@ pub struct Walk<'a> {
     pub events: Option<&'a mut Vec<Event>>,
 }
 
+/// Jump stack depth; deeper nesting drops the packet.
 const MAX_DEPTH: usize = 64;
 
 impl Walk<'_> {
@@ -50,8 +52,34 @@ impl Walk<'_> {
         }
     }
 
-    /// Run base chain `base` on `pkt`.
+    /// Run base chain `base` on `pkt`. Visits only the rules the chain's prefilter
+    /// ([`super::index`]) lists for the packet, and allocates nothing (the jump stack is
+    /// a fixed array).
     pub fn run(
+        &mut self,
+        base: u32,
+        pkt: &mut Packet,
+        ctx: &mut MatchCtx,
+        st: &mut MatchState,
+        ctc: &mut CtChanges,
+    ) -> ChainResult {
+        self.run_impl::<true>(base, pkt, ctx, st, ctc)
+    }
+
+    /// The same walk, every rule of every chain in order, matched straight from the
+    /// parsed rule ([`super::matcher::rule_matches`]): the reference `run` must equal.
+    pub fn run_linear(
+        &mut self,
+        base: u32,
+        pkt: &mut Packet,
+        ctx: &mut MatchCtx,
+        st: &mut MatchState,
+        ctc: &mut CtChanges,
+    ) -> ChainResult {
+        self.run_impl::<false>(base, pkt, ctx, st, ctc)
+    }
+
+    fn run_impl<const COMPILED: bool>(
         &mut self,
         base: u32,
         pkt: &mut Packet,
@@ -61,19 +89,34 @@ impl Walk<'_> {
     ) -> ChainResult {
         let t = &self.rs.tables[self.table];
         let tname = t.name;
-        let mut stack: Vec<(u32, usize)> = Vec::new();
+        // (chain, position to resume at) of each caller, as nft_do_chain()'s jumpstack.
+        let mut stack = [(0u32, 0u32); MAX_DEPTH];
+        let mut depth = 0usize;
         let mut chain = base;
         let mut pos = 0usize;
-        loop {
+        'chain: loop {
             let c = &t.chains[chain as usize];
-            let mut jumped = false;
-            while pos < c.rules.len() {
-                let r = &c.rules[pos];
-                let ri = pos as u32;
-                pos += 1;
-                if !rule_matches(&r.rule, pkt, ctx, st, r.id) {
+            // No target that continues the walk rewrites the addresses or ports the
+            // candidates are keyed on (NAT targets end it), so the list stays valid.
+            let mut candidates = if COMPILED {
+                c.filter.candidates(pkt, pos)
+            } else {
+                Candidates::Linear {
+                    pos,
+                    len: c.rules.len(),
+                }
+            };
+            while let Some(p) = candidates.next() {
+                let r = &c.rules[p];
+                let matched = if COMPILED {
+                    c.filter.headers[p].matches(pkt) && rest_matches(&r.rule, pkt, ctx, st, r.id)
+                } else {
+                    rule_matches(&r.rule, pkt, ctx, st, r.id)
+                };
+                if !matched {
                     continue;
                 }
+                let ri = p as u32;
                 let (verdict, result) = match &r.target {
                     CTarget::None => (Verdict::Continue, None),
                     CTarget::Jump(to) => (Verdict::Jump(*to), None),
@@ -98,56 +141,49 @@ impl Walk<'_> {
                     Verdict::Accept => return result.unwrap_or(ChainResult::Accept),
                     Verdict::Drop => return ChainResult::Drop,
                     Verdict::Jump(to) => {
-                        if stack.len() >= MAX_DEPTH {
+                        if depth >= MAX_DEPTH {
                             return ChainResult::Drop;
                         }
-                        stack.push((chain, pos));
+                        stack[depth] = (chain, ri + 1);
+                        depth += 1;
                         chain = to;
                         pos = 0;
-                        jumped = true;
-                        break;
+                        continue 'chain;
                     }
                     Verdict::Goto(to) => {
                         chain = to;
                         pos = 0;
-                        jumped = true;
-                        break;
+                        continue 'chain;
                     }
-                    Verdict::Return => {
-                        pos = usize::MAX;
-                        break;
-                    }
+                    // RETURN: back to the caller, like the end of the chain.
+                    Verdict::Return => break,
                 }
-            }
-            if jumped {
-                continue;
             }
             // End of chain (or RETURN): back to the caller, or the policy of the base chain.
-            match stack.pop() {
-                Some((c, p)) => {
-                    chain = c;
-                    pos = p;
-                }
-                None => {
-                    let policy = t.chains[base as usize].policy.unwrap_or(Policy::Accept);
-                    let verdict = match policy {
-                        Policy::Accept => Verdict::Accept,
-                        Policy::Drop => Verdict::Drop,
-                    };
-                    let traced = pkt.nftrace;
-                    self.emit(Event::Policy {
-                        ns: self.ns,
-                        table: tname,
-                        chain: base,
-                        verdict,
-                        traced,
-                    });
-                    return match policy {
-                        Policy::Accept => ChainResult::Accept,
-                        Policy::Drop => ChainResult::Drop,
-                    };
-                }
+            if depth > 0 {
+                depth -= 1;
+                let (c, p) = stack[depth];
+                chain = c;
+                pos = p as usize;
+                continue;
             }
+            let policy = t.chains[base as usize].policy.unwrap_or(Policy::Accept);
+            let verdict = match policy {
+                Policy::Accept => Verdict::Accept,
+                Policy::Drop => Verdict::Drop,
+            };
+            let traced = pkt.nftrace;
+            self.emit(Event::Policy {
+                ns: self.ns,
+                table: tname,
+                chain: base,
+                verdict,
+                traced,
+            });
+            return match policy {
+                Policy::Accept => ChainResult::Accept,
+                Policy::Drop => ChainResult::Drop,
+            };
         }
     }
 }

@@ -1,0 +1,1 @@
+//! pktpath-lab: worlds in real namespaces, judged by the kernel.

@@ -1,0 +1,1 @@
+//! pktpath-proxy: a userland proxy that can stand in for docker-proxy.
