@@ -300,7 +300,7 @@ impl Sim {
             client_says: says,
             sport,
             events,
-            uncertain: false,
+            uncertain: self.uncertain,
             traced_rules: None,
         }
     }

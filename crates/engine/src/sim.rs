@@ -86,6 +86,9 @@ pub struct Sim {
     /// Are we processing received frames or timers (softirq), as opposed to a process's
     /// system call? See [`Sim::xmit_done`].
     pub softirq: bool,
+    /// A rule with a part the engine cannot evaluate was met in this run (it was treated
+    /// as matching).
+    pub uncertain: bool,
 }
 
 impl Sim {
@@ -115,6 +118,7 @@ impl Sim {
             endpoints: Vec::new(),
             frames: 0,
             softirq: false,
+            uncertain: false,
         })
     }
 
@@ -237,6 +241,7 @@ impl Sim {
         self.tasks.clear();
         self.endpoints.clear();
         self.frames = 0;
+        self.uncertain = false;
         for n in &mut self.ns {
             n.mstate.drawn.clear();
         }

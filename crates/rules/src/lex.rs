@@ -27,35 +27,40 @@ pub struct LexError {
 }
 
 /// Split `line` into arguments, appending them to `out`. `first_col` is the column of
-/// `line`'s first character in its source line.
+/// `line`'s first character in its source line. Returns the column just past the line.
 pub fn split_args<'a>(
     line: &'a str,
     first_col: u32,
     out: &mut Vec<Token<'a>>,
-) -> Result<(), LexError> {
+) -> Result<u32, LexError> {
     let bytes = line.as_bytes();
-    // Fast path: ASCII without quotes. Columns are byte offsets then.
-    if line.is_ascii() && !bytes.contains(&b'"') {
-        let mut i = 0;
-        while i < bytes.len() {
-            while i < bytes.len() && is_blank(bytes[i]) {
-                i += 1;
-            }
-            if i == bytes.len() {
-                break;
-            }
-            let start = i;
-            while i < bytes.len() && !is_blank(bytes[i]) {
-                i += 1;
-            }
-            out.push(Token {
-                text: Cow::Borrowed(&line[start..i]),
-                col: first_col + start as u32,
-            });
+    let start_len = out.len();
+    // Fast path: ASCII without quotes, where columns are byte offsets. On anything
+    // else, start over on the general path.
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && is_blank(bytes[i]) {
+            i += 1;
         }
-        return Ok(());
+        if i == bytes.len() {
+            break;
+        }
+        let start = i;
+        while i < bytes.len() && !is_blank(bytes[i]) {
+            let b = bytes[i];
+            if b == b'"' || b >= 0x80 {
+                out.truncate(start_len);
+                split_slow(line, first_col, out)?;
+                return Ok(first_col + line.chars().count() as u32);
+            }
+            i += 1;
+        }
+        out.push(Token {
+            text: Cow::Borrowed(&line[start..i]),
+            col: first_col + start as u32,
+        });
     }
-    split_slow(line, first_col, out)
+    Ok(first_col + bytes.len() as u32)
 }
 
 fn is_blank(b: u8) -> bool {

@@ -59,6 +59,7 @@ pub fn parse_rule(args: &str, file: &str, line: u32) -> Result<(String, Rule), P
         message: e.message,
     })?;
     let end_col = 1 + args.chars().count() as u32;
-    let p = parse_rule::parse_rule_args(&toks, file, line, end_col, Mode::Strict)?;
-    Ok((p.chain, p.rule))
+    let mut scratch = parse_rule::Scratch::default();
+    let p = parse_rule::parse_rule_args(&toks, file, line, end_col, Mode::Strict, &mut scratch)?;
+    Ok((p.chain.into_owned(), p.rule))
 }

@@ -22,10 +22,17 @@ pub enum Mode {
     Lenient,
 }
 
+/// Buffers reused from rule to rule (parsing big files allocates less).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    matches: Vec<(Pending, u32)>,
+    mseen: Vec<u64>,
+}
+
 /// A parsed rule plus what the file-level parser needs to check it.
 #[derive(Debug)]
-pub struct ParsedRule {
-    pub chain: String,
+pub struct ParsedRule<'a> {
+    pub chain: std::borrow::Cow<'a, str>,
     /// Column of the chain name after `-A`.
     pub chain_col: u32,
     pub rule: Rule,
@@ -44,7 +51,7 @@ pub struct ParsedRule {
     pub insert_at: Option<(u32, u32)>,
 }
 
-impl ParsedRule {
+impl ParsedRule<'_> {
     /// The rules this line stands for: one per source-destination combination of
     /// comma-separated address lists (sources outermost, as iptables orders them).
     pub fn expand(&self) -> Vec<Rule> {
@@ -80,13 +87,14 @@ enum LastUnknown {
 }
 
 /// Parse a rule's arguments. `-A CHAIN` must be among them.
-pub fn parse_rule_args(
-    toks: &[Token],
+pub fn parse_rule_args<'a>(
+    toks: &[Token<'a>],
     file: &str,
     line: u32,
     end_col: u32,
     mode: Mode,
-) -> Result<ParsedRule, ParseError> {
+    scratch: &mut Scratch,
+) -> Result<ParsedRule<'a>, ParseError> {
     let mut a = Args::new(toks, file, line, end_col);
     let mut rule = Rule {
         counters: None,
@@ -103,8 +111,9 @@ pub fn parse_rule_args(
             col: toks.first().map_or(1, |t| t.col),
         },
     };
-    let mut chain: Option<(String, u32)> = None;
-    let mut matches: Vec<(Pending, u32)> = Vec::new();
+    let mut chain: Option<(std::borrow::Cow<'a, str>, u32)> = None;
+    let matches = &mut scratch.matches;
+    matches.clear();
     let mut target: Option<(PendingTarget, u32)> = None;
     let mut jump_col = 0;
     let mut last_unknown = LastUnknown::None;
@@ -117,7 +126,8 @@ pub fn parse_rule_args(
     let mut in_col = 0;
     let mut out_col = 0;
     // Options already given, per match (bit = index in its options()) and for the target.
-    let mut mseen: Vec<u64> = Vec::new();
+    let mseen = &mut scratch.mseen;
+    mseen.clear();
     let mut insert_at: Option<(u32, u32)> = None;
     let mut tseen: u64 = 0;
 
@@ -154,7 +164,8 @@ pub fn parse_rule_args(
                     return Err(a.err_at(t, "only one command (`-A` or `-I`) allowed in a rule"));
                 }
                 let v = a.value(t)?;
-                chain = Some((chain_name(&a, v)?, v.col));
+                check_chain_name(&a, v)?;
+                chain = Some((v.text.clone(), v.col));
                 if matches!(s, "-I" | "--insert") {
                     // `-I CHAIN [rulenum]`
                     let mut at = 1;
@@ -427,7 +438,7 @@ pub fn parse_rule_args(
                 }
                 if !handled && s.starts_with("--") {
                     // getopt_long accepts any unambiguous prefix of a long option.
-                    match resolve_abbrev(s, &matches, target.as_ref().map(|x| &x.0), proto) {
+                    match resolve_abbrev(s, matches, target.as_ref().map(|x| &x.0), proto) {
                         Ok(Some(full)) => {
                             pushed = Some(Token {
                                 text: std::borrow::Cow::Borrowed(full),
@@ -453,7 +464,7 @@ pub fn parse_rule_args(
                     }
                 }
                 if !handled {
-                    return Err(a.err_at(t, unknown_option_message(s, &rule, &matches)));
+                    return Err(a.err_at(t, unknown_option_message(s, &rule)));
                 }
             }
             _ => {
@@ -471,10 +482,10 @@ pub fn parse_rule_args(
         ));
     };
     // iptables' own check (by chain name, do_command4).
-    if rule.out_iface.is_some() && matches!(chain.as_str(), "PREROUTING" | "INPUT") {
+    if rule.out_iface.is_some() && matches!(&*chain, "PREROUTING" | "INPUT") {
         return Err(a.err(out_col, format!("can't use -o with {chain}")));
     }
-    if rule.in_iface.is_some() && matches!(chain.as_str(), "POSTROUTING" | "OUTPUT") {
+    if rule.in_iface.is_some() && matches!(&*chain, "POSTROUTING" | "OUTPUT") {
         return Err(a.err(in_col, format!("can't use -i with {chain}")));
     }
     let proto = rule.proto.clone();
@@ -483,7 +494,7 @@ pub fn parse_rule_args(
         ..Default::default()
     };
     rule.matches.reserve(matches.len());
-    for (i, (m, col)) in matches.into_iter().enumerate() {
+    for (i, (m, col)) in matches.drain(..).enumerate() {
         if let Some(slot) = places.match_cols.get_mut(i) {
             *slot = col;
         }
@@ -593,7 +604,7 @@ fn resolve_abbrev(
     }
 }
 
-fn unknown_option_message(opt: &str, rule: &Rule, matches: &[(Pending, u32)]) -> String {
+fn unknown_option_message(opt: &str, rule: &Rule) -> String {
     let hint = match opt {
         "--dport" | "--sport" | "--destination-port" | "--source-port" if rule.proto.is_none() => {
             " (port options need `-p tcp` or `-p udp` first)"
@@ -601,13 +612,18 @@ fn unknown_option_message(opt: &str, rule: &Rule, matches: &[(Pending, u32)]) ->
         "--icmp-type" if rule.proto.is_none() => " (needs `-p icmp` first)",
         _ => "",
     };
-    let _ = matches;
     format!("unknown option `{opt}`{hint}")
 }
 
 /// A chain name as `-A`, `-j`, `-g` and `:CHAIN` take it (iptables' assert_valid_chain_name:
 /// under 29 characters, no blanks, not starting with `-` or `!`).
 pub(crate) fn chain_name(a: &Args, v: &Token) -> Result<String, ParseError> {
+    check_chain_name(a, v)?;
+    Ok(v.as_str().to_string())
+}
+
+/// The checks of [`chain_name`] without making a String.
+pub(crate) fn check_chain_name(a: &Args, v: &Token) -> Result<(), ParseError> {
     let s = v.as_str();
     if s.is_empty() {
         return Err(a.err_at(v, "empty chain name"));
@@ -627,5 +643,5 @@ pub(crate) fn chain_name(a: &Args, v: &Token) -> Result<String, ParseError> {
     if s.chars().any(|c| c.is_whitespace()) {
         return Err(a.err_at(v, format!("invalid chain name `{s}`")));
     }
-    Ok(s.to_string())
+    Ok(())
 }

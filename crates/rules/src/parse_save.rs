@@ -5,12 +5,12 @@
 //! the rule (nf_tables resolves `-j` when the rule is added).
 
 use crate::args::Args;
+use crate::chain_index::ChainIndex;
 use crate::error::ParseError;
 use crate::lex::{split_args, Token};
 use crate::model::*;
-use crate::parse_rule::{chain_name, parse_rule_args, Mode, ParsedRule};
+use crate::parse_rule::{chain_name, parse_rule_args, Mode, ParsedRule, Scratch};
 use crate::validate::{check_rule, check_table, RulePlaces};
-use crate::chain_index::ChainIndex;
 
 struct TableBuild {
     table: Table,
@@ -30,6 +30,7 @@ pub fn parse_file(
     let mut warnings = Vec::new();
     let mut cur: Option<TableBuild> = None;
     let mut toks: Vec<Token> = Vec::with_capacity(32);
+    let mut scratch = Scratch::default();
     let err = |line: u32, col: u32, msg: String| ParseError {
         file: file.to_string(),
         line,
@@ -152,7 +153,8 @@ pub fn parse_file(
                     body_col += rest[..=close].chars().count() as u32;
                 }
                 toks.clear();
-                split_args(body, body_col, &mut toks).map_err(|e| err(lineno, e.col, e.message))?;
+                let end_col = split_args(body, body_col, &mut toks)
+                    .map_err(|e| err(lineno, e.col, e.message))?;
                 let Some(t0) = toks.first() else {
                     return Err(err(
                         lineno,
@@ -176,8 +178,8 @@ pub fn parse_file(
                     "-P" | "--policy" => set_policy(tb, &toks, lineno, file)?,
                     _ => {
                         check_command(t0, file, lineno)?;
-                        let end_col = body_col + body.chars().count() as u32;
-                        let parsed = parse_rule_args(&toks, file, lineno, end_col, mode)?;
+                        let parsed =
+                            parse_rule_args(&toks, file, lineno, end_col, mode, &mut scratch)?;
                         add_rule(tb, parsed, counters, file, mode, &mut warnings)?;
                     }
                 }
@@ -498,9 +500,9 @@ fn add_rule(
             }
         }
     }
-    let idx = match tb.index.get(&chain) {
+    let idx = match tb.index.get(&*chain) {
         Some(&i) => i,
-        None if builtins.contains(&chain.as_str()) => builtin_index(tb, &chain, rule.pos),
+        None if builtins.contains(&&*chain) => builtin_index(tb, &chain, rule.pos),
         None => {
             return Err(err(
                 chain_col,

@@ -118,6 +118,9 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
                 text::render(&sim, &run, only, text::TextOptions { color })
             );
             println!();
+            if run.uncertain {
+                println!("note: some rule could not be evaluated and was treated as matching; the outcome may differ");
+            }
             println!(
                 "outcome: {}  ({} {} from {} to {})",
                 run.outcome.as_str(),

@@ -217,9 +217,15 @@ impl ChainIndex {
 /// Candidate rule positions, ascending (an iterator that never allocates).
 #[derive(Debug, Clone)]
 pub enum Candidates<'a> {
-    Linear { pos: usize, len: usize },
+    Linear {
+        pos: usize,
+        len: usize,
+    },
     /// Two disjoint ascending lists (the key's bucket and the wildcards), merged.
-    Indexed { a: &'a [u32], b: &'a [u32] },
+    Indexed {
+        a: &'a [u32],
+        b: &'a [u32],
+    },
 }
 
 impl Iterator for Candidates<'_> {

@@ -204,10 +204,22 @@ impl Sim {
             events: events.as_mut(),
         };
         let res = walk.run(ci, pkt, &mut ctx, &mut n.mstate, &mut ctc);
+        let uncertain = ctx.uncertain;
         if let (Some(m), Some(r)) = (ctc.mark, pkt.ct) {
             if let Some(c) = n.ct.get_mut(r.id) {
                 c.mark = m;
             }
+        }
+        if uncertain {
+            self.uncertain = true;
+            self.emit(Event::Note {
+                ns,
+                text: format!(
+                    "{} {}: a rule uses a match pktpath cannot evaluate; it was treated as matching (may match)",
+                    table.as_str(),
+                    hook.chain_name()
+                ),
+            });
         }
         Some(res)
     }
