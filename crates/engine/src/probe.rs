@@ -150,14 +150,7 @@ impl Sim {
                     outcome: Outcome::NoRoute,
                     client_says: says.into(),
                     sport,
-                    events: self
-                        .events
-                        .take()
-                        .map(|e| {
-                            self.events = Some(Vec::new());
-                            e
-                        })
-                        .unwrap_or_default(),
+                    events: self.events.as_mut().map(std::mem::take).unwrap_or_default(),
                     uncertain: false,
                     traced_rules: None,
                 };

@@ -34,139 +34,80 @@ pub fn split_args<'a>(
     out: &mut Vec<Token<'a>>,
 ) -> Result<u32, LexError> {
     let bytes = line.as_bytes();
-    let start_len = out.len();
-    // Fast path: ASCII without quotes, where columns are byte offsets. On anything
-    // else, start over on the general path.
+    let ascii = line.is_ascii();
+    // Columns count characters: byte offsets for ASCII lines, counted otherwise.
+    let col_of = |off: usize| -> u32 {
+        if ascii {
+            first_col + off as u32
+        } else {
+            first_col + line[..off].chars().count() as u32
+        }
+    };
     let mut i = 0;
-    while i < bytes.len() {
-        while i < bytes.len() && is_blank(bytes[i]) {
+    let n = bytes.len();
+    while i < n {
+        while i < n && is_blank(bytes[i]) {
             i += 1;
         }
-        if i == bytes.len() {
+        if i == n {
             break;
         }
         let start = i;
-        while i < bytes.len() && !is_blank(bytes[i]) {
-            let b = bytes[i];
-            if b == b'"' || b >= 0x80 {
-                out.truncate(start_len);
-                split_slow(line, first_col, out)?;
-                return Ok(first_col + line.chars().count() as u32);
-            }
+        // Unquoted run.
+        while i < n && !is_blank(bytes[i]) && bytes[i] != b'"' {
             i += 1;
         }
+        if i == n || bytes[i] != b'"' {
+            out.push(Token {
+                text: Cow::Borrowed(&line[start..i]),
+                col: col_of(start),
+            });
+            continue;
+        }
+        // The argument has a quoted part: build it. A closing quote ends the argument.
+        let mut buf = String::with_capacity(32);
+        buf.push_str(&line[start..i]);
+        let quote_at = i;
+        i += 1;
+        let mut seg = i;
+        loop {
+            if i == n {
+                return Err(LexError {
+                    col: col_of(quote_at),
+                    message: "unterminated quoted string; expected a closing `\"`".into(),
+                });
+            }
+            match bytes[i] {
+                b'\\' => {
+                    buf.push_str(&line[seg..i]);
+                    i += 1;
+                    if i == n {
+                        continue;
+                    }
+                    // The escaped character, whole (it may be multi-byte).
+                    let ch_len = line[i..].chars().next().map_or(1, char::len_utf8);
+                    buf.push_str(&line[i..i + ch_len]);
+                    i += ch_len;
+                    seg = i;
+                }
+                b'"' => {
+                    buf.push_str(&line[seg..i]);
+                    i += 1;
+                    break;
+                }
+                _ => i += 1,
+            }
+        }
         out.push(Token {
-            text: Cow::Borrowed(&line[start..i]),
-            col: first_col + start as u32,
+            text: Cow::Owned(buf),
+            col: col_of(start),
         });
     }
-    Ok(first_col + bytes.len() as u32)
+    Ok(col_of(n))
 }
 
 fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t' || b == b'\n' || b == b'\r'
-}
-
-fn split_slow<'a>(line: &'a str, first_col: u32, out: &mut Vec<Token<'a>>) -> Result<(), LexError> {
-    let mut buf = String::new();
-    let mut in_arg = false;
-    let mut arg_col = 0u32;
-    let mut arg_start = 0usize; // byte offset, for borrowing unquoted args
-    let mut quoted_any = false;
-    let mut quote_open = false;
-    let mut quote_col = 0u32;
-    let mut escaped = false;
-    let mut col = first_col;
-    for (off, c) in line.char_indices() {
-        let this_col = col;
-        col += 1;
-        if quote_open {
-            if escaped {
-                buf.push(c);
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                // A closing quote ends the argument (even an empty one).
-                quote_open = false;
-                out.push(Token {
-                    text: Cow::Owned(std::mem::take(&mut buf)),
-                    col: arg_col,
-                });
-                in_arg = false;
-                quoted_any = false;
-            } else {
-                buf.push(c);
-            }
-            continue;
-        }
-        if c == '"' {
-            if !in_arg {
-                in_arg = true;
-                arg_col = this_col;
-                arg_start = off;
-                buf.clear();
-            } else if !quoted_any {
-                buf.push_str(&line[arg_start..off]);
-            }
-            quoted_any = true;
-            quote_open = true;
-            quote_col = this_col;
-            continue;
-        }
-        if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-            if in_arg {
-                finish(line, arg_start, off, arg_col, quoted_any, &mut buf, out);
-                in_arg = false;
-                quoted_any = false;
-            }
-            continue;
-        }
-        if !in_arg {
-            in_arg = true;
-            arg_col = this_col;
-            arg_start = off;
-            buf.clear();
-        }
-        if quoted_any {
-            buf.push(c);
-        }
-    }
-    if quote_open {
-        return Err(LexError {
-            col: quote_col,
-            message: "unterminated quoted string; expected a closing `\"`".into(),
-        });
-    }
-    if in_arg {
-        finish(
-            line,
-            arg_start,
-            line.len(),
-            arg_col,
-            quoted_any,
-            &mut buf,
-            out,
-        );
-    }
-    Ok(())
-}
-
-fn finish<'a>(
-    line: &'a str,
-    start: usize,
-    end: usize,
-    col: u32,
-    quoted_any: bool,
-    buf: &mut String,
-    out: &mut Vec<Token<'a>>,
-) {
-    let text = if quoted_any {
-        Cow::Owned(std::mem::take(buf))
-    } else {
-        Cow::Borrowed(&line[start..end])
-    };
-    out.push(Token { text, col });
 }
 
 #[cfg(test)]

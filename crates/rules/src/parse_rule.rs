@@ -640,7 +640,12 @@ pub(crate) fn check_chain_name(a: &Args, v: &Token) -> Result<(), ParseError> {
             format!("chain name not allowed to start with `{}`", &s[..1]),
         ));
     }
-    if s.chars().any(|c| c.is_whitespace()) {
+    let blank = if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_whitespace())
+    } else {
+        s.chars().any(char::is_whitespace)
+    };
+    if blank {
         return Err(a.err_at(v, format!("invalid chain name `{s}`")));
     }
     Ok(())

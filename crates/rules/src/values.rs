@@ -89,6 +89,9 @@ pub fn parse_ipv4(s: &str, is_mask: bool) -> Option<Ipv4Addr> {
 /// address not masked. `lenient_len`: a length above 32 counts as 32 (conntrack's
 /// parser), else it is an error (`-s`/`-d`).
 pub fn parse_ipv4_addr_mask(s: &str, lenient_len: bool) -> Result<(Ipv4Addr, u8), String> {
+    if let Some(v) = fast_dotted_prefix(s) {
+        return Ok(v);
+    }
     let (addr, mask) = match s.split_once('/') {
         Some((a, m)) => (a, Some(m)),
         None => (s, None),
@@ -117,6 +120,55 @@ pub fn parse_ipv4_addr_mask(s: &str, lenient_len: bool) -> Result<(Ipv4Addr, u8)
         format!("host/network `{addr}` not found; expected a numeric IPv4 address")
     })?;
     Ok((ip, prefix))
+}
+
+/// The common spelling `a.b.c.d[/len]` in plain decimal (no leading zeros), parsed
+/// without the general machinery; `None` for anything else.
+fn fast_dotted_prefix(s: &str) -> Option<(Ipv4Addr, u8)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut octets = [0u8; 4];
+    for (k, slot) in octets.iter_mut().enumerate() {
+        let start = i;
+        let mut v: u32 = 0;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 3 {
+            v = v * 10 + (b[i] - b'0') as u32;
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || v > 255 || (len > 1 && b[start] == b'0') {
+            return None;
+        }
+        *slot = v as u8;
+        if k < 3 {
+            if i >= b.len() || b[i] != b'.' {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    let prefix = if i == b.len() {
+        32
+    } else {
+        if b[i] != b'/' {
+            return None;
+        }
+        let rest = &b[i + 1..];
+        if rest.is_empty() || rest.len() > 2 || !rest.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        if rest.len() == 2 && rest[0] == b'0' {
+            return None;
+        }
+        let p = rest
+            .iter()
+            .fold(0u32, |acc, d| acc * 10 + (d - b'0') as u32);
+        if p > 32 {
+            return None;
+        }
+        p as u8
+    };
+    Some((Ipv4Addr::from(octets), prefix))
 }
 
 /// `-s`/`-d` style `address[/mask]`, masked like iptables does (`10.1.2.3/8` is

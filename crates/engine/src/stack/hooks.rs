@@ -253,10 +253,10 @@ impl Sim {
                 Some(ChainResult::Drop) | Some(ChainResult::Reject { .. }) => {
                     return HookVerdict::Drop
                 }
-                Some(ChainResult::Nat { target }) => {
-                    if !self.nat_target(ns, hook, manip, &target, pkt, hop) {
-                        return HookVerdict::Drop;
-                    }
+                Some(ChainResult::Nat { target })
+                    if !self.nat_target(ns, hook, manip, &target, pkt, hop) =>
+                {
+                    return HookVerdict::Drop;
                 }
                 _ => {}
             }
