@@ -19,8 +19,8 @@ conventions, so that captured worlds stay comparable:
     icmp:    PREROUTING -p icmp, OUTPUT -p icmp
 * conntrack -F in the trace namespace before the probe, unless --keep-conntrack;
   conntrack -L there 1 s after the client returned.
-* xtables-monitor --trace -4 in the trace namespace from 0.7 s before the probe until
-  after the conntrack dump.
+* xtables-monitor --trace -4 in the trace namespace from 0.7 s after it has joined the
+  NFTRACE netlink group until after the conntrack dump.
 * clients and outcomes:
     tcp:  curl -sS -v -o /dev/null -m 3 -w %{http_code} --local-port L http://DST/
           connected (exit 0 with an HTTP code), refused (exit 7, "Connection refused"),
@@ -78,6 +78,36 @@ def ns_prefix(frm):
 
 def sh(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, **kw)
+
+
+NFNLGRP_NFTRACE = 9
+
+
+def wait_subscribed(pid, limit=10.0):
+    """Wait until xtables-monitor's netlink socket has joined the NFTRACE group.
+
+    On a busy machine the monitor can take longer than the fixed 0.7 s to subscribe, and
+    a probe run before that leaves an empty trace. /proc/PID/net/netlink lists the
+    namespace's netlink sockets with their group bitmap; the monitor's own socket is the
+    one whose inode is among its file descriptors.
+    """
+    bit = 1 << (NFNLGRP_NFTRACE - 1)
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        try:
+            inodes = set()
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+            for line in open(f"/proc/{pid}/net/netlink").read().splitlines()[1:]:
+                f = line.split()
+                if f[-1] in inodes and f[1] == "12" and int(f[3], 16) & bit:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit("xtables-monitor did not subscribe to the trace group in time")
 
 
 def trace_rules(proto, lport):
@@ -184,6 +214,7 @@ def main():
     tf = open(tfile, "w")
     mon = subprocess.Popen(tns + ["xtables-monitor", "--trace", "-4"], stdout=tf,
                            stderr=subprocess.STDOUT)
+    wait_subscribed(mon.pid)
     time.sleep(0.7)
     # 4. probe
     prefix, tmpl, fromdesc = ns_prefix(a.frm)

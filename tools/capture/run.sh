@@ -81,6 +81,9 @@ P() { python3 "$HERE/probe.py" "$RAW" --trace-ns "$TRACE_NS" "$@"; }
 NOTE() { python3 "$HERE/note.py" "$RAW" "$@"; }
 probes
 annotate
+if grep -q '"trace": "empty"' "$RAW/probes.json"; then
+  echo "WARNING: some probes have an empty trace (see probes.json)" >&2
+fi
 
 if [ "$MAKE_WORLD" = 1 ]; then
   python3 "$HERE/to_world.py" "$RAW" "$OUT"

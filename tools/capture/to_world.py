@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn one raw capture (capture.sh + probe.py output) into a world snapshot folder.
 
-usage: to_world.py RAW_DIR OUT_DIR
+usage: to_world.py RAW_DIR OUT_DIR [--allow-empty-trace]
 
 RAW_DIR holds (written by run.sh, capture.sh and probe.py):
   meta.json                  {"world", "description", "seed"?, "captured": {...},
@@ -90,7 +90,9 @@ def processes(raw, n):
 
 
 def main():
-    raw, out = sys.argv[1], sys.argv[2]
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    allow_empty = "--allow-empty-trace" in sys.argv
+    raw, out = args[0], args[1]
     meta = json.load(open(os.path.join(raw, "meta.json")))
     names = [n["name"] for n in meta["namespaces"]]
     target_to_name = {n["target"]: n["name"] for n in meta["namespaces"]}
@@ -101,6 +103,10 @@ def main():
            ("connected", "refused", "reset_after_connect", "timeout", "no_route")]
     if bad:
         sys.exit(f"probes with an outcome outside the format: {bad}")
+    empty = [p["name"] for p in probes if p["trace"] == "empty"]
+    if empty and not allow_empty:
+        sys.exit(f"probes with an empty trace (monitor missed them? rerun, or pass "
+                 f"--allow-empty-trace if the packets never reach the trace namespace): {empty}")
 
     os.makedirs(out, exist_ok=True)
     for sub in ("ns", "probes"):

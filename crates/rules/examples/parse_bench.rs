@@ -17,13 +17,15 @@ fn main() {
     let mut best_wall = f64::MAX;
     let mut best_cpu = f64::MAX;
     let mut rules = 0;
-    for _ in 0..5 {
+    let runs: usize = std::env::var("RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    for _ in 0..runs {
         let c0 = cpu_ns();
         let t = Instant::now();
         let rs = pktpath_rules::parse_save(&text, &path).unwrap_or_else(|e| panic!("{e}"));
         best_wall = best_wall.min(t.elapsed().as_secs_f64() * 1000.0);
         if let (Some(a), Some(b)) = (c0, cpu_ns()) {
             best_cpu = best_cpu.min((b - a) as f64 / 1e6);
+            eprintln!("  parse: {:.1} ms CPU", (b - a) as f64 / 1e6);
         }
         rules = rs
             .tables

@@ -46,16 +46,26 @@ pub fn split_args<'a>(
     let mut i = 0;
     let n = bytes.len();
     while i < n {
-        while i < n && is_blank(bytes[i]) {
+        while i < n && CLASS[bytes[i] as usize] == BLANK {
             i += 1;
         }
         if i == n {
             break;
         }
+        if bytes[i] == b'\r' {
+            return Err(LexError {
+                col: col_of(i),
+                message: crate::parse_save::CR_MESSAGE.into(),
+            });
+        }
         let start = i;
         // Unquoted run.
-        while i < n && !is_blank(bytes[i]) && bytes[i] != b'"' {
-            i += 1;
+        i = word_end(bytes, i);
+        if i < n && bytes[i] == b'\r' {
+            return Err(LexError {
+                col: col_of(i),
+                message: crate::parse_save::CR_MESSAGE.into(),
+            });
         }
         if i == n || bytes[i] != b'"' {
             out.push(Token {
@@ -65,9 +75,31 @@ pub fn split_args<'a>(
             continue;
         }
         // The argument has a quoted part: build it. A closing quote ends the argument.
-        let mut buf = String::with_capacity(32);
-        buf.push_str(&line[start..i]);
         let quote_at = i;
+        let stop = quoted_stop(bytes, i + 1);
+        if stop < n && bytes[stop] == b'"' && start == quote_at {
+            // `"text"` without escapes (the usual case): borrow it.
+            out.push(Token {
+                text: Cow::Borrowed(&line[quote_at + 1..stop]),
+                col: col_of(start),
+            });
+            i = stop + 1;
+            continue;
+        }
+        if stop < n && bytes[stop] == b'"' {
+            // No escapes: one exact allocation.
+            let mut buf = String::with_capacity(stop - start - 1);
+            buf.push_str(&line[start..quote_at]);
+            buf.push_str(&line[quote_at + 1..stop]);
+            out.push(Token {
+                text: Cow::Owned(buf),
+                col: col_of(start),
+            });
+            i = stop + 1;
+            continue;
+        }
+        let mut buf = String::with_capacity(stop - start);
+        buf.push_str(&line[start..i]);
         i += 1;
         let mut seg = i;
         loop {
@@ -76,6 +108,10 @@ pub fn split_args<'a>(
                     col: col_of(quote_at),
                     message: "unterminated quoted string; expected a closing `\"`".into(),
                 });
+            }
+            i = quoted_stop(bytes, i);
+            if i == n {
+                continue;
             }
             match bytes[i] {
                 b'\\' => {
@@ -95,7 +131,7 @@ pub fn split_args<'a>(
                     i += 1;
                     break;
                 }
-                _ => i += 1,
+                _ => unreachable!("quoted_stop stops at a backslash or a quote"),
             }
         }
         out.push(Token {
@@ -106,9 +142,70 @@ pub fn split_args<'a>(
     Ok(col_of(n))
 }
 
-fn is_blank(b: u8) -> bool {
-    b == b' ' || b == b'\t' || b == b'\n' || b == b'\r'
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Bit 7 of each byte of `w` that equals `c` (exact for the lowest such byte).
+#[inline]
+fn bytes_eq(w: u64, c: u8) -> u64 {
+    let x = w ^ (LO * c as u64);
+    x.wrapping_sub(LO) & !x & HI
 }
+
+/// The end of the unquoted run starting at `i`: the first blank, `"` or `\r`.
+/// Eight bytes at a time (arguments are mostly longer than that).
+#[inline]
+fn word_end(bytes: &[u8], mut i: usize) -> usize {
+    while i + 8 <= bytes.len() {
+        let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let m = bytes_eq(w, b' ')
+            | bytes_eq(w, b'\t')
+            | bytes_eq(w, b'\n')
+            | bytes_eq(w, b'"')
+            | bytes_eq(w, b'\r');
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && CLASS[bytes[i] as usize] == WORD {
+        i += 1;
+    }
+    i
+}
+
+/// Inside quotes: the next `\` or `"` from `i` (or the end).
+#[inline]
+fn quoted_stop(bytes: &[u8], mut i: usize) -> usize {
+    while i + 8 <= bytes.len() {
+        let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let m = bytes_eq(w, b'\\') | bytes_eq(w, b'"');
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && bytes[i] != b'\\' && bytes[i] != b'"' {
+        i += 1;
+    }
+    i
+}
+
+const WORD: u8 = 0;
+const BLANK: u8 = 1;
+/// `"` and `\r`: characters that end an unquoted run without being blanks.
+const SPECIAL: u8 = 2;
+
+/// Byte classes: iptables-restore separates arguments at space, tab and newline.
+static CLASS: [u8; 256] = {
+    let mut t = [WORD; 256];
+    t[b' ' as usize] = BLANK;
+    t[b'\t' as usize] = BLANK;
+    t[b'\n' as usize] = BLANK;
+    t[b'"' as usize] = SPECIAL;
+    t[b'\r' as usize] = SPECIAL;
+    t
+};
 
 #[cfg(test)]
 mod tests {

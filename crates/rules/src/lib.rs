@@ -63,3 +63,13 @@ pub fn parse_rule(args: &str, file: &str, line: u32) -> Result<(String, Rule), P
     let p = parse_rule::parse_rule_args(&toks, file, line, end_col, Mode::Strict, &mut scratch)?;
     Ok((p.chain.into_owned(), p.rule))
 }
+#[cfg(test)]
+mod size_probe {
+    use crate::*;
+    #[test]
+    fn sizes() {
+        use std::mem::size_of;
+        eprintln!("Rule {} Match {} Target {} Tcp {} Udp {} Multiport {} AddrType {} Conntrack {} Statistic {} Recent {} Limit {} IpRange {} Physdev {} Owner {} HashLimit {} Neg<Vec<CtState>> {} IfaceName {} LogOptions {} Nflog {} NatRange {}",
+            size_of::<Rule>(), size_of::<Match>(), size_of::<Target>(), size_of::<TcpMatch>(), size_of::<UdpMatch>(), size_of::<MultiportMatch>(), size_of::<AddrTypeMatch>(), size_of::<ConntrackMatch>(), size_of::<StatisticMatch>(), size_of::<RecentMatch>(), size_of::<LimitMatch>(), size_of::<IpRangeMatch>(), size_of::<PhysdevMatch>(), size_of::<OwnerMatch>(), size_of::<HashLimitMatch>(), size_of::<Neg<Vec<CtState>>>(), size_of::<IfaceName>(), size_of::<LogOptions>(), size_of::<NflogOptions>(), size_of::<NatRange>());
+    }
+}

@@ -494,24 +494,26 @@ pub enum Match {
     Udp(UdpMatch),
     Icmp(Neg<IcmpType>),
     Multiport(MultiportMatch),
-    AddrType(AddrTypeMatch),
-    Conntrack(ConntrackMatch),
+    /// Boxed, like the other large variants, to keep `Match` small (big rulesets hold
+    /// hundreds of thousands of matches).
+    AddrType(Box<AddrTypeMatch>),
+    Conntrack(Box<ConntrackMatch>),
     /// `-m state --state ...`
     State(Neg<Vec<CtState>>),
     Mark(MarkMatch),
     Connmark(MarkMatch),
     Comment(String),
     Statistic(StatisticMatch),
-    Recent(RecentMatch),
+    Recent(Box<RecentMatch>),
     Limit(LimitMatch),
     IpRange(IpRangeMatch),
-    Physdev(PhysdevMatch),
+    Physdev(Box<PhysdevMatch>),
     /// `-m mac --mac-source`
     Mac(Neg<[u8; 6]>),
     Owner(OwnerMatch),
     PktType(Neg<PktType>),
     /// `-m hashlimit` (revision 3, packet rates only)
-    HashLimit(HashLimitMatch),
+    HashLimit(Box<HashLimitMatch>),
     /// `-m connlimit`
     Connlimit(ConnlimitMatch),
     /// `-m rpfilter`

@@ -999,13 +999,13 @@ impl Pending {
                         "addrtype: you must specify --src-type or --dst-type",
                     ));
                 }
-                Match::AddrType(m)
+                Match::AddrType(Box::new(m))
             }
             Pending::Conntrack(m, any) => {
                 if !any {
                     return Err(a.err(name_col, "conntrack: at least one option is required"));
                 }
-                Match::Conntrack(m)
+                Match::Conntrack(Box::new(m))
             }
             Pending::State(m) => Match::State(
                 m.ok_or_else(|| a.err(name_col, "state match: you must specify `--state`"))?,
@@ -1087,7 +1087,7 @@ impl Pending {
                         "recent: --seconds, --hitcount, --reap and --rttl only work with --rcheck or --update (the kernel refuses them otherwise)",
                     ));
                 }
-                Match::Recent(RecentMatch {
+                Match::Recent(Box::new(RecentMatch {
                     negated: r.negated,
                     command,
                     name: r.name.unwrap_or_else(|| "DEFAULT".to_string()),
@@ -1097,7 +1097,7 @@ impl Pending {
                     hitcount: r.hitcount.filter(|&h| h != 0),
                     rttl: r.rttl,
                     mask: r.mask.filter(|m| *m != std::net::Ipv4Addr::BROADCAST),
-                })
+                }))
             }
             Pending::Limit(l) => {
                 // libxt_limit defaults: 3/hour, burst 5.
@@ -1123,7 +1123,7 @@ impl Pending {
                 if m == PhysdevMatch::default() {
                     return Err(a.err(name_col, "PHYSDEV: no physdev option specified"));
                 }
-                Match::Physdev(m)
+                Match::Physdev(Box::new(m))
             }
             Pending::Mac(m) => Match::Mac(
                 m.ok_or_else(|| a.err(name_col, "mac match: `--mac-source` is required"))?,
@@ -1146,7 +1146,7 @@ impl Pending {
                     ));
                 };
                 let mode = h.mode.unwrap_or((false, false, false, false));
-                Match::HashLimit(HashLimitMatch {
+                Match::HashLimit(Box::new(HashLimitMatch {
                     above,
                     avg,
                     burst: h.burst.unwrap_or(5),
@@ -1162,7 +1162,7 @@ impl Pending {
                     expire: h.expire.unwrap_or((mult * 1000) as u32),
                     srcmask: h.srcmask.unwrap_or(32),
                     dstmask: h.dstmask.unwrap_or(32),
-                })
+                }))
             }
             Pending::Connlimit(limit, mask, daddr) => {
                 let Some((upto, limit)) = limit else {
@@ -1251,6 +1251,13 @@ fn ct_port_range(a: &Args, v: &Token) -> Result<PortRange, ParseError> {
 /// `-p` / `--ctproto` value: number 0-255 or name, lower-cased like iptables does.
 pub(crate) fn protocol(a: &Args, v: &Token) -> Result<Protocol, ParseError> {
     let s = v.as_str();
+    // The usual spellings, without the name lookups.
+    match s {
+        "tcp" => return Ok(Protocol::Tcp),
+        "udp" => return Ok(Protocol::Udp),
+        "icmp" => return Ok(Protocol::Icmp),
+        _ => {}
+    }
     let num = match parse_uint(s, 0, 255) {
         Some(n) => n as u8,
         None => {

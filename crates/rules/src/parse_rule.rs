@@ -134,14 +134,17 @@ pub fn parse_rule_args<'a>(
     // An abbreviated long option resolved to its full name, to be handled again.
     let mut pushed: Option<Token> = None;
     loop {
-        let t: Token = match pushed.take() {
-            Some(t) => t,
+        let resolved;
+        let t: &Token = match pushed.take() {
+            Some(t) => {
+                resolved = t;
+                &resolved
+            }
             None => match a.next() {
-                Some(t) => t.clone(),
+                Some(t) => t,
                 None => break,
             },
         };
-        let t = &t;
         let s = t.as_str();
         if s == "!" {
             if inv.is_some() {
@@ -489,10 +492,7 @@ pub fn parse_rule_args<'a>(
         return Err(a.err(in_col, format!("can't use -i with {chain}")));
     }
     let proto = rule.proto.clone();
-    let mut places = RulePlaces {
-        jump_col,
-        ..Default::default()
-    };
+    let mut places = RulePlaces::default();
     rule.matches.reserve(matches.len());
     for (i, (m, col)) in matches.drain(..).enumerate() {
         if let Some(slot) = places.match_cols.get_mut(i) {
@@ -640,12 +640,8 @@ pub(crate) fn check_chain_name(a: &Args, v: &Token) -> Result<(), ParseError> {
             format!("chain name not allowed to start with `{}`", &s[..1]),
         ));
     }
-    let blank = if s.is_ascii() {
-        s.bytes().any(|b| b.is_ascii_whitespace())
-    } else {
-        s.chars().any(char::is_whitespace)
-    };
-    if blank {
+    // C isspace(): ASCII blanks only.
+    if s.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')) {
         return Err(a.err_at(v, format!("invalid chain name `{s}`")));
     }
     Ok(())

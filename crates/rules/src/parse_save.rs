@@ -10,13 +10,15 @@ use crate::error::ParseError;
 use crate::lex::{split_args, Token};
 use crate::model::*;
 use crate::parse_rule::{chain_name, parse_rule_args, Mode, ParsedRule, Scratch};
-use crate::validate::{check_rule, check_table, RulePlaces};
+use crate::validate::{check_rule, check_table, hook_limits, HookLimited, JumpEdge};
 
 struct TableBuild {
     table: Table,
     index: ChainIndex,
-    /// `places[c][r]`: columns of `table.chains[c].rules[r]`'s parts.
-    places: Vec<Vec<RulePlaces>>,
+    /// Jumps between the table's chains and hook-limited rule parts, for the
+    /// table-wide checks at COMMIT.
+    jumps: Vec<JumpEdge>,
+    limited: Vec<HookLimited>,
 }
 
 /// Parse a whole file. In lenient mode unknown matches/targets (and jumps to missing
@@ -44,12 +46,12 @@ pub fn parse_file(
             continue;
         }
         last_line = lineno;
-        if let Some(off) = line.find('\r') {
+        if line.ends_with('\r') {
             // iptables-restore takes the `\r` as part of the last word and fails.
             return Err(err(
                 lineno,
-                line[..off].chars().count() as u32 + 1,
-                "carriage return in line (CRLF line ending?); iptables-restore refuses it".into(),
+                line.chars().count() as u32,
+                CR_MESSAGE.into(),
             ));
         }
         let first = line.as_bytes()[0];
@@ -88,7 +90,8 @@ pub fn parse_file(
                         },
                     },
                     index: ChainIndex::default(),
-                    places: Vec::new(),
+                    jumps: Vec::new(),
+                    limited: Vec::new(),
                 });
             }
             b':' => {
@@ -109,7 +112,7 @@ pub fn parse_file(
                         "`COMMIT` outside a table; expected `*table` first".into(),
                     ));
                 };
-                if let Err((line, col, msg)) = check_table(&tb.table, &tb.places, &tb.index) {
+                if let Err((line, col, msg)) = check_table(&tb.table, &tb.jumps, &tb.limited) {
                     return Err(err(line, col, msg));
                 }
                 // nf_tables only creates a table once something is put in it.
@@ -200,6 +203,9 @@ pub fn parse_file(
     rs.tables.sort_by_key(|t| save_order(t.name));
     Ok((rs, warnings))
 }
+
+pub(crate) const CR_MESSAGE: &str =
+    "carriage return in line (CRLF line ending?); iptables-restore refuses it";
 
 /// The order iptables-save (nf_tables) lists tables in.
 pub(crate) fn save_order(t: TableName) -> u8 {
@@ -322,7 +328,6 @@ fn push_chain(
 ) -> usize {
     let i = tb.table.chains.len();
     tb.index.insert(name.clone(), i);
-    tb.places.push(Vec::new());
     tb.table.chains.push(Chain {
         name,
         policy,
@@ -468,6 +473,7 @@ fn add_rule(
         Some(Target::Jump(c)) | Some(Target::Goto(c)) => Some(c.as_str()),
         _ => None,
     };
+    let mut jump_index = None;
     if let Some(to) = jump_to {
         if builtins.contains(&to) {
             return Err(err(
@@ -475,7 +481,8 @@ fn add_rule(
                 format!("cannot jump to built-in chain `{to}`"),
             ));
         }
-        if !tb.index.contains_key(to) {
+        jump_index = tb.index.get(to).copied();
+        if jump_index.is_none() {
             match mode {
                 Mode::Strict => {
                     return Err(err(
@@ -516,6 +523,15 @@ fn add_rule(
     if let Err((col, msg)) = check_rule(tname, &rule, &places) {
         return Err(err(col, msg));
     }
+    if let Some(to) = jump_index {
+        tb.jumps.push(JumpEdge {
+            from: idx,
+            to,
+            line,
+            col: jump_col,
+        });
+    }
+    hook_limits(idx, &rule, &places, &mut tb.limited);
     let mut at = tb.table.chains[idx].rules.len();
     if let Some((n, col)) = insert_at {
         if n as usize - 1 > at {
@@ -529,14 +545,12 @@ fn add_rule(
     let c = &mut tb.table.chains[idx];
     let Some(rules) = expanded else {
         c.rules.insert(at, rule);
-        tb.places[idx].insert(at, places);
         return Ok(());
     };
     for (k, mut r) in rules.into_iter().enumerate() {
         r.counters = rule.counters;
         r.target = rule.target.clone();
         c.rules.insert(at + k, r);
-        tb.places[idx].insert(at + k, places);
     }
     Ok(())
 }
@@ -561,8 +575,17 @@ fn finish_table(tb: TableBuild) -> Table {
             }),
         }
     }
-    chains.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-    out.extend(chains);
+    // Sort positions rather than the chains themselves (fewer bytes to move); names are
+    // unique, so an unstable sort gives the same order.
+    let mut order: Vec<u32> = (0..chains.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        chains[a as usize]
+            .name
+            .as_bytes()
+            .cmp(chains[b as usize].name.as_bytes())
+    });
+    let mut slots: Vec<Option<Chain>> = chains.into_iter().map(Some).collect();
+    out.extend(order.into_iter().map(|i| slots[i as usize].take().expect("each once")));
     t.chains = out;
     t
 }

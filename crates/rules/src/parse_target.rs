@@ -120,6 +120,10 @@ pub fn lookup(name: &str) -> TargetKind {
         "CT" => PendingTarget::Ct(false, CtTarget::default()),
         "CHECKSUM" => PendingTarget::Checksum(false),
         "TCPMSS" => PendingTarget::TcpMss(None),
+        // Target names are short and all upper case; most chain names are not.
+        _ if name.len() > 11 || !name.bytes().all(|b| b.is_ascii_uppercase()) => {
+            return TargetKind::Chain
+        }
         _ => {
             return if EXTENSION_TARGETS.contains(&name) {
                 TargetKind::Unsupported
@@ -687,14 +691,15 @@ fn port_span(a: &Args, v: &Token, p: &str) -> Result<PortRange, ParseError> {
             "shifted port ranges (`port-port/base`) are not supported",
         ));
     }
-    let one = |x: &'_ str| -> Result<(u16, String), ParseError> {
+    fn one<'x>(a: &Args, v: &Token, x: &'x str) -> Result<(u16, &'x str), ParseError> {
         match strtoul0(x) {
-            Some((n, rest)) if n <= 65535 => Ok((n as u16, rest.to_string())),
+            Some((n, rest)) if n <= 65535 => Ok((n as u16, rest)),
             _ => crate::netdb::service_port(x, "tcp")
-                .map(|n| (n, String::new()))
+                .map(|n| (n, ""))
                 .ok_or_else(|| a.err_at(v, format!("port `{x}` not valid"))),
         }
-    };
+    }
+    let one = |x| one(a, v, x);
     let (lo, rest) = one(p)?;
     let hi = match rest.as_bytes().first() {
         None => return Ok(PortRange::single(lo)),

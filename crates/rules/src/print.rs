@@ -43,7 +43,7 @@ fn save_chain_order(t: &Table) -> Vec<&Chain> {
         .iter()
         .filter(|c| !builtins.contains(&c.name.as_str()))
         .collect();
-    users.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    users.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     v.extend(users);
     v
 }

@@ -13,7 +13,6 @@ pub const PLACES_MATCHES: usize = 8;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RulePlaces {
     pub target_col: u32,
-    pub jump_col: u32,
     /// Column of `-m` for the first [`PLACES_MATCHES`] matches (0 = unknown).
     pub match_cols: [u32; PLACES_MATCHES],
 }
@@ -154,30 +153,74 @@ pub fn check_rule(table: TableName, rule: &Rule, p: &RulePlaces) -> Result<(), (
     Ok(())
 }
 
-/// nf_tables' validation of a whole table: every chain's rules must suit the hooks it is
-/// reached from, and jumps must not loop. `places[c][r]` belongs to `t.chains[c].rules[r]`.
-pub fn check_table(
-    t: &Table,
-    places: &[Vec<RulePlaces>],
-    index: &crate::chain_index::ChainIndex,
-) -> Result<(), (u32, u32, String)> {
-    let n = t.chains.len();
-    let index = |name: &str| index.get(name).copied();
-    let builtins = t.name.builtin_chains();
-    // Jump graph, as one edge list with per-chain offsets: (to, rule index).
-    let mut edge_list: Vec<(usize, usize)> = Vec::new();
-    let mut offsets: Vec<usize> = Vec::with_capacity(n + 1);
-    for c in &t.chains {
-        offsets.push(edge_list.len());
-        for (ri, r) in c.rules.iter().enumerate() {
-            if let Some(Target::Jump(to) | Target::Goto(to)) = &r.target {
-                if let Some(j) = index(to) {
-                    edge_list.push((j, ri));
-                }
-            }
+/// A jump or goto between chains of a table, where it was written.
+#[derive(Debug, Clone, Copy)]
+pub struct JumpEdge {
+    pub from: usize,
+    pub to: usize,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A rule part that is only allowed in some hooks, where it was written.
+#[derive(Debug, Clone, Copy)]
+pub struct HookLimited {
+    pub chain: usize,
+    pub what: &'static str,
+    pub allowed: u8,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// The hook-limited parts of a rule (its target, and matches like `owner`).
+pub fn hook_limits(chain: usize, rule: &Rule, p: &RulePlaces, out: &mut Vec<HookLimited>) {
+    if let Some((what, _, allowed)) = rule.target.as_ref().and_then(target_limits) {
+        if allowed != ALL {
+            out.push(HookLimited {
+                chain,
+                what,
+                allowed,
+                line: rule.pos.line,
+                col: p.target_col,
+            });
         }
     }
-    offsets.push(edge_list.len());
+    for (i, m) in rule.matches.iter().enumerate() {
+        if let Some((what, allowed)) = match_limits(m) {
+            out.push(HookLimited {
+                chain,
+                what,
+                allowed,
+                line: rule.pos.line,
+                col: p.match_col(i, rule),
+            });
+        }
+    }
+}
+
+/// nf_tables' validation of a whole table: every hook-limited rule part must suit the
+/// hooks its chain is reached from, and jumps must not loop.
+pub fn check_table(
+    t: &Table,
+    jumps: &[JumpEdge],
+    limited: &[HookLimited],
+) -> Result<(), (u32, u32, String)> {
+    let n = t.chains.len();
+    let builtins = t.name.builtin_chains();
+    // Jump graph, as one edge list with per-chain offsets: (to, jump index).
+    let mut offsets = vec![0usize; n + 1];
+    for j in jumps {
+        offsets[j.from + 1] += 1;
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut edge_list = vec![(0usize, 0usize); jumps.len()];
+    for (k, j) in jumps.iter().enumerate() {
+        edge_list[fill[j.from]] = (j.to, k);
+        fill[j.from] += 1;
+    }
     let edges = Edges {
         list: &edge_list,
         offsets: &offsets,
@@ -191,17 +234,20 @@ pub fn check_table(
         }
         if let Some(path) = find_loop(start, &edges, &mut state) {
             // The rule added last among the path's jumps is the one nf_tables refuses.
-            let &(ci, ri) = path
+            let j = path
                 .iter()
-                .max_by_key(|&&(ci, ri)| t.chains[ci].rules[ri].pos.line)
+                .map(|&k| &jumps[k])
+                .max_by_key(|j| j.line)
                 .expect("a loop has jumps");
-            let r = &t.chains[ci].rules[ri];
             return Err((
-                r.pos.line,
-                places[ci][ri].jump_col,
+                j.line,
+                j.col,
                 "this jump makes a loop between chains reachable from a built-in chain (the kernel refuses it)".into(),
             ));
         }
+    }
+    if limited.is_empty() {
+        return Ok(());
     }
     // Hooks reaching each chain.
     let mut hooks = vec![0u8; n];
@@ -219,50 +265,25 @@ pub fn check_table(
             }
         }
     }
-    for (ci, c) in t.chains.iter().enumerate() {
-        let h = hooks[ci];
-        if h == 0 {
-            continue;
-        }
-        for (ri, r) in c.rules.iter().enumerate() {
-            let pl = &places[ci][ri];
-            if let Some((name, _, allowed)) = r.target.as_ref().and_then(target_limits) {
-                if h & !allowed != 0 {
-                    return Err((
-                        r.pos.line,
-                        pl.target_col,
-                        format!(
-                            "{name} is only valid in {}; chain `{}` is reached from {} (the kernel refuses it)",
-                            hook_names(allowed),
-                            c.name,
-                            hook_names(h & !allowed)
-                        ),
-                    ));
-                }
-            }
-            for (mi, m) in r.matches.iter().enumerate() {
-                if let Some((name, allowed)) = match_limits(m) {
-                    if h & !allowed != 0 {
-                        return Err((
-                            r.pos.line,
-                            pl.match_col(mi, r),
-                            format!(
-                                "{name} is only valid in {}; chain `{}` is reached from {} (the kernel refuses it)",
-                                hook_names(allowed),
-                                c.name,
-                                hook_names(h & !allowed)
-                            ),
-                        ));
-                    }
-                }
-            }
+    for l in limited {
+        let h = hooks[l.chain];
+        if h & !l.allowed != 0 {
+            return Err((
+                l.line,
+                l.col,
+                format!(
+                    "{} is only valid in {}; chain `{}` is reached from {} (the kernel refuses it)",
+                    l.what,
+                    hook_names(l.allowed),
+                    t.chains[l.chain].name,
+                    hook_names(h & !l.allowed)
+                ),
+            ));
         }
     }
     Ok(())
 }
 
-/// Depth-first search from `start`; on a loop, the jumps (chain, rule) from `start` down
-/// to and around the loop.
 struct Edges<'a> {
     list: &'a [(usize, usize)],
     offsets: &'a [usize],
@@ -274,25 +295,27 @@ impl Edges<'_> {
     }
 }
 
-fn find_loop(start: usize, edges: &Edges, state: &mut [u8]) -> Option<Vec<(usize, usize)>> {
-    // (node, next edge index, rule index of the jump that led here)
-    let mut stack: Vec<(usize, usize, Option<(usize, usize)>)> = vec![(start, 0, None)];
+/// Depth-first search from `start`; on a loop, the jumps (indices into the jump list)
+/// from `start` down to and around the loop.
+fn find_loop(start: usize, edges: &Edges, state: &mut [u8]) -> Option<Vec<usize>> {
+    // (node, next edge index, the jump that led here)
+    let mut stack: Vec<(usize, usize, Option<usize>)> = vec![(start, 0, None)];
     state[start] = 1;
     while let Some(top) = stack.last_mut() {
         let (node, ei) = (top.0, top.1);
         let out = edges.of(node);
         if ei < out.len() {
             top.1 += 1;
-            let (to, rule) = out[ei];
+            let (to, k) = out[ei];
             match state[to] {
                 1 => {
-                    let mut path: Vec<(usize, usize)> = stack.iter().filter_map(|f| f.2).collect();
-                    path.push((node, rule));
+                    let mut path: Vec<usize> = stack.iter().filter_map(|f| f.2).collect();
+                    path.push(k);
                     return Some(path);
                 }
                 0 => {
                     state[to] = 1;
-                    stack.push((to, 0, Some((node, rule))));
+                    stack.push((to, 0, Some(k)));
                 }
                 _ => {}
             }

@@ -49,6 +49,12 @@ pub fn strtoul0(s: &str) -> Option<(u64, &str)> {
 
 /// `xtables_strtoui(s, NULL, &v, min, max)`: the whole string must be a number in range.
 pub fn parse_uint(s: &str, min: u64, max: u64) -> Option<u64> {
+    // Plain decimal (no leading zero), the usual case.
+    let b = s.as_bytes();
+    if !b.is_empty() && b.len() <= 10 && b[0] != b'0' && b.iter().all(u8::is_ascii_digit) {
+        let v = b.iter().fold(0u64, |acc, d| acc * 10 + (d - b'0') as u64);
+        return (v >= min && v <= max).then_some(v);
+    }
     match strtoul0(s) {
         Some((v, "")) if v >= min && v <= max => Some(v),
         _ => None,

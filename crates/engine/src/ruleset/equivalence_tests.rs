@@ -98,7 +98,7 @@ fn rule(me: usize) -> impl Strategy<Value = String> {
         let p = match proto {
             "" => String::new(),
             "tcp" | "udp" => format!(" -p {proto}"),
-            other if not_proto => format!(" ! -p {other}"),
+            "icmp" if not_proto => " ! -p icmp".to_string(),
             other => format!(" -p {other}"),
         };
         let iface = prop_oneof![
