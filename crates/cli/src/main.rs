@@ -96,6 +96,9 @@ enum Cmd {
     Proxy(cmd::proxy::ProxyArgs),
     /// A small server for lab worlds: answers HTTP on TCP, echoes on UDP.
     Serve(cmd::serve::ServeArgs),
+    /// The rule language: validate like `iptables-restore --test`, convert between formats.
+    #[command(subcommand)]
+    Rules(cmd::rules::RulesCmd),
 }
 
 fn main() -> ExitCode {
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
         Cmd::Lab(c) => cmd::lab::run(c),
         Cmd::Proxy(a) => cmd::proxy::run(a),
         Cmd::Serve(a) => cmd::serve::run(a),
+        Cmd::Rules(c) => cmd::rules::run(c),
     };
     match r {
         Ok(code) => code,

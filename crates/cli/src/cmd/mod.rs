@@ -5,6 +5,7 @@ pub mod demo;
 pub mod lab;
 pub mod probe;
 pub mod proxy;
+pub mod rules;
 pub mod serve;
 
 use crate::Color;
