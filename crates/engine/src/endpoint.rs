@@ -8,7 +8,8 @@
 use crate::event::{DropReason, Event};
 use crate::netns::App;
 use crate::packet::{
-    tcp_flags::*, unreach, Packet, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, L4,
+    tcp_flags::*, unreach, Packet, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY,
+    ICMP_TIME_EXCEEDED, L4,
 };
 use crate::sim::{AppAction, Sim, Task, TimerKind};
 use crate::topology::NsId;
@@ -284,6 +285,11 @@ impl Sim {
 
     /// `tcp_v4_err()` / `__udp4_lib_err()` / ping: what an ICMP error does to a socket.
     fn socket_error(&mut self, ep: usize, ty: u8, code: u8) {
+        // tcp_v4_err()/__udp4_lib_err(): ICMP_TIME_EXCEEDED counts as EHOSTUNREACH;
+        // other types do not concern the socket.
+        if ty == ICMP_TIME_EXCEEDED {
+            return self.socket_error(ep, ICMP_DEST_UNREACH, unreach::HOST);
+        }
         if ty != ICMP_DEST_UNREACH {
             return;
         }

@@ -62,9 +62,7 @@ pub fn classify_tcp(code: Option<i32>, stdout: &str, stderr: &str) -> Classified
             .any(|l| pats.iter().any(|p| l.contains(p)))
     };
     match code {
-        Some(0) if !http.is_empty() && http != "000" => {
-            Classified::known(Outcome::Connected, msgs)
-        }
+        Some(0) if !http.is_empty() && http != "000" => Classified::known(Outcome::Connected, msgs),
         Some(7) if any(&["Connection refused"]) => Classified::known(Outcome::Refused, msgs),
         Some(7)
             if any(&[

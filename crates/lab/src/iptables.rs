@@ -233,7 +233,10 @@ mod tests {
         let changed = SAVE.replace("-j DOCKER", "-j ACCEPT");
         assert_eq!(
             save_diff(SAVE, &changed),
-            vec!["-filter: -A FORWARD -j DOCKER", "+filter: -A FORWARD -j ACCEPT"]
+            vec![
+                "-filter: -A FORWARD -j DOCKER",
+                "+filter: -A FORWARD -j ACCEPT"
+            ]
         );
     }
 }

@@ -299,7 +299,11 @@ impl<'s> Lab<'s> {
                     }
                 }
             }
-            for i in n.interfaces.iter().filter(|i| i.kind != IfaceKind::Loopback) {
+            for i in n
+                .interfaces
+                .iter()
+                .filter(|i| i.kind != IfaceKind::Loopback)
+            {
                 let mut args: Vec<String> = argv(&["link", "set", "dev", &i.name]);
                 if i.mac != [0; 6] {
                     let mac = i
@@ -324,7 +328,16 @@ impl<'s> Lab<'s> {
                     if i.hairpin {
                         self.ip(
                             &full,
-                            &["link", "set", "dev", &i.name, "type", "bridge_slave", "hairpin", "on"],
+                            &[
+                                "link",
+                                "set",
+                                "dev",
+                                &i.name,
+                                "type",
+                                "bridge_slave",
+                                "hairpin",
+                                "on",
+                            ],
                         )?;
                     }
                 }
@@ -490,8 +503,9 @@ impl<'s> Lab<'s> {
             // Did the kernel take it as the snapshot has it?
             let got = run_ok(&in_ns(&full, &["iptables-save"]))?;
             for d in iptables::save_diff(&save, &got.stdout) {
-                self.warnings
-                    .push(format!("{full}: iptables-save differs from the snapshot: {d}"));
+                self.warnings.push(format!(
+                    "{full}: iptables-save differs from the snapshot: {d}"
+                ));
             }
             if has_nft {
                 let out = run_ok(&in_ns(&full, &["nft", "-j", "list", "chains", "ip"]))?;
@@ -538,7 +552,9 @@ impl<'s> Lab<'s> {
                 .collect::<Vec<_>>(),
         );
         self.log(&a);
-        let log = self.dir.log_path(&format!("{}{}", self.opts.prefix, s.name()));
+        let log = self
+            .dir
+            .log_path(&format!("{}{}", self.opts.prefix, s.name()));
         let f = std::fs::File::create(&log).map_err(|e| LabError::io(&log, e))?;
         let f2 = f.try_clone().map_err(|e| LabError::io(&log, e))?;
         let child = Command::new(&a[0])
@@ -755,7 +771,12 @@ fn clean(opts: &LabOptions, names: &[String]) -> Result<Vec<String>> {
             namespaces: vec![n.clone()],
             ..State::new(&opts.prefix, "")
         };
-        let problems = teardown_state(&StateDir { dir: PathBuf::new() }, &st);
+        let problems = teardown_state(
+            &StateDir {
+                dir: PathBuf::new(),
+            },
+            &st,
+        );
         if !problems.is_empty() {
             return Err(LabError::Other(problems.join("\n")));
         }

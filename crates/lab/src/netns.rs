@@ -55,12 +55,10 @@ pub fn read_sysctl(ns: &str, key: &str) -> Result<Option<String>> {
 /// Write sysctl `key` in namespace `ns`.
 pub fn write_sysctl(ns: &str, key: &str, value: &str) -> Result<()> {
     let path = sysctl_path(key);
-    in_netns(ns, || std::fs::write(&path, format!("{value}\n")))?.map_err(|e| {
-        LabError::Command {
-            cmd: format!("sysctl -w {key}={value} (namespace {ns})"),
-            status: "failed".into(),
-            stderr: e.to_string(),
-        }
+    in_netns(ns, || std::fs::write(&path, format!("{value}\n")))?.map_err(|e| LabError::Command {
+        cmd: format!("sysctl -w {key}={value} (namespace {ns})"),
+        status: "failed".into(),
+        stderr: e.to_string(),
     })
 }
 

@@ -75,7 +75,13 @@ fn trace_rule_args(proto: L4Proto, sport: u16) -> Vec<(Vec<String>, Vec<String>)
 
 impl Lab<'_> {
     /// The client's command line (run inside `from`).
-    pub fn client_argv(&self, proto: L4Proto, dst: Ipv4Addr, dport: u16, sport: u16) -> Vec<String> {
+    pub fn client_argv(
+        &self,
+        proto: L4Proto,
+        dst: Ipv4Addr,
+        dport: u16,
+        sport: u16,
+    ) -> Vec<String> {
         let s = |x: &str| x.to_string();
         match proto {
             L4Proto::Tcp => vec![
@@ -167,7 +173,10 @@ impl Lab<'_> {
         let mut inserted = Vec::new();
         let result = (|| {
             for (ins, del) in &rules {
-                run_ok(&in_ns(&tns, &ins.iter().map(String::as_str).collect::<Vec<_>>()))?;
+                run_ok(&in_ns(
+                    &tns,
+                    &ins.iter().map(String::as_str).collect::<Vec<_>>(),
+                ))?;
                 inserted.push(del.clone());
             }
             if !req.keep_conntrack {
@@ -178,7 +187,10 @@ impl Lab<'_> {
         })();
         let mut problems = Vec::new();
         for del in inserted {
-            if let Err(e) = run_ok(&in_ns(&tns, &del.iter().map(String::as_str).collect::<Vec<_>>())) {
+            if let Err(e) = run_ok(&in_ns(
+                &tns,
+                &del.iter().map(String::as_str).collect::<Vec<_>>(),
+            )) {
                 problems.push(e.to_string());
             }
         }
@@ -197,7 +209,12 @@ impl Lab<'_> {
     }
 
     /// Steps 3-5 with the monitor running; the monitor is stopped on every path.
-    fn monitored(&mut self, req: &ProbeRequest, sport: Option<u16>, tns: &str) -> Result<KernelProbe> {
+    fn monitored(
+        &mut self,
+        req: &ProbeRequest,
+        sport: Option<u16>,
+        tns: &str,
+    ) -> Result<KernelProbe> {
         let tfile = self.dir.dir.join("trace.txt");
         let f = std::fs::File::create(&tfile).map_err(|e| LabError::io(&tfile, e))?;
         let f2 = f.try_clone().map_err(|e| LabError::io(&tfile, e))?;
@@ -246,7 +263,12 @@ impl Lab<'_> {
 
     fn client(&mut self, req: &ProbeRequest, sport: Option<u16>, tns: &str) -> Result<KernelProbe> {
         sys::sleep(self.opts.timing.monitor_start)?;
-        let client = self.client_argv(req.proto, req.dst, req.dport.unwrap_or(0), sport.unwrap_or(0));
+        let client = self.client_argv(
+            req.proto,
+            req.dst,
+            req.dport.unwrap_or(0),
+            sport.unwrap_or(0),
+        );
         let a = in_ns(
             &self.ns(&req.from),
             &client.iter().map(String::as_str).collect::<Vec<_>>(),

@@ -201,9 +201,30 @@ pub fn parse_rules(label: &str, json: &str) -> Result<Vec<Value>> {
 
 /// The fields of `ip -j rule` output the lab knows, in the order it passes them on.
 const RULE_FIELDS: &[&str] = &[
-    "not", "priority", "src", "srclen", "dst", "dstlen", "iif", "oif", "tos", "dsfield",
-    "fwmark", "fwmask", "uidrange", "ipproto", "sport", "dport", "protocol", "l3mdev",
-    "suppress_prefixlen", "suppress_ifgroup", "table", "goto", "action", "flags",
+    "not",
+    "priority",
+    "src",
+    "srclen",
+    "dst",
+    "dstlen",
+    "iif",
+    "oif",
+    "tos",
+    "dsfield",
+    "fwmark",
+    "fwmask",
+    "uidrange",
+    "ipproto",
+    "sport",
+    "dport",
+    "protocol",
+    "l3mdev",
+    "suppress_prefixlen",
+    "suppress_ifgroup",
+    "table",
+    "goto",
+    "action",
+    "flags",
 ];
 
 /// `ip rule add`/`del` selector and action arguments for a rule object.
@@ -217,8 +238,11 @@ pub fn rule_args(r: &Value) -> Result<Vec<String>> {
         )));
     }
     let text = |k: &str| {
-        obj.get(k)
-            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+        obj.get(k).map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        })
     };
     let prefixed = |addr: String, len: &str| match obj.get(len).and_then(|l| l.as_u64()) {
         Some(l) => format!("{addr}/{l}"),

@@ -126,7 +126,14 @@ fn bind(l: &Listen) -> std::io::Result<i32> {
         unsafe { libc::close(fd) };
         e
     };
-    if setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &1i32.to_ne_bytes()).is_err() {
+    if setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_REUSEADDR,
+        &1i32.to_ne_bytes(),
+    )
+    .is_err()
+    {
         return Err(fail(fd));
     }
     if let Some(dev) = &l.dev {
@@ -274,7 +281,13 @@ mod tests {
         let u = Listen::parse("udp:0.0.0.0:53%lo").unwrap();
         assert_eq!(u.dev.as_deref(), Some("lo"));
         assert_eq!(u.to_string(), "udp:0.0.0.0:53%lo");
-        for bad in ["sctp:1.2.3.4:1", "tcp:1.2.3:1", "tcp:1.2.3.4", "tcp:1.2.3.4:99999", "udp:0.0.0.0:1%"] {
+        for bad in [
+            "sctp:1.2.3.4:1",
+            "tcp:1.2.3:1",
+            "tcp:1.2.3.4",
+            "tcp:1.2.3.4:99999",
+            "udp:0.0.0.0:1%",
+        ] {
             assert!(Listen::parse(bad).is_err(), "{bad}");
         }
     }
@@ -283,9 +296,17 @@ mod tests {
     fn answers_http_and_echoes_udp_on_loopback() {
         let free = |tcp: bool| {
             if tcp {
-                TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+                TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port()
             } else {
-                UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+                UdpSocket::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port()
             }
         };
         let (tp, up) = (free(true), free(false));

@@ -45,11 +45,9 @@ impl StandIn {
     pub fn name(&self) -> String {
         match self {
             StandIn::Serve { ns, style, .. } => format!("{ns}-serve-{}", style.as_str()),
-            StandIn::Proxy { ns, proxy } => format!(
-                "{ns}-proxy-{}-{}",
-                proxy.proto.as_str(),
-                proxy.host_port
-            ),
+            StandIn::Proxy { ns, proxy } => {
+                format!("{ns}-proxy-{}-{}", proxy.proto.as_str(), proxy.host_port)
+            }
         }
     }
 

@@ -167,9 +167,8 @@ pub fn shell_words(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
             if !a.is_empty()
-                && a.bytes().all(|b| {
-                    b.is_ascii_alphanumeric() || b"-_./:=,@+%".contains(&b)
-                })
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@+%".contains(&b))
             {
                 a.clone()
             } else {
@@ -251,7 +250,10 @@ fn reader<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<Str
 pub fn wait_child(child: &mut Child, limit: Duration, argv: &[String]) -> Result<ExitStatus> {
     let start = Instant::now();
     loop {
-        if let Some(st) = child.try_wait().map_err(|e| LabError::Other(e.to_string()))? {
+        if let Some(st) = child
+            .try_wait()
+            .map_err(|e| LabError::Other(e.to_string()))?
+        {
             return Ok(st);
         }
         if interrupted() || start.elapsed() > limit {

@@ -198,18 +198,16 @@ pub fn run(sport: u16, timeout: f64, dst: Ipv4Addr, dport: u16) -> (String, bool
     };
     let t0 = Instant::now();
     let mut result: Option<String> = None;
-    let sent = sock
-        .connect(SocketAddrV4::new(dst, dport))
-        .and_then(|()| {
-            if let Ok(std::net::SocketAddr::V4(l)) = sock.local_addr() {
-                out.push(format!(
-                    "connected socket {}:{} -> {dst}:{dport}",
-                    l.ip(),
-                    l.port()
-                ));
-            }
-            sock.send(PAYLOAD.as_bytes())
-        });
+    let sent = sock.connect(SocketAddrV4::new(dst, dport)).and_then(|()| {
+        if let Ok(std::net::SocketAddr::V4(l)) = sock.local_addr() {
+            out.push(format!(
+                "connected socket {}:{} -> {dst}:{dport}",
+                l.ip(),
+                l.port()
+            ));
+        }
+        sock.send(PAYLOAD.as_bytes())
+    });
     match sent {
         Ok(n) => out.push(format!("sent {n} bytes")),
         Err(e) => {

@@ -139,7 +139,11 @@ fn steps(s: &[TraceStep]) -> Vec<String> {
 }
 
 /// Compare the lab kernel's records with the simulation (and the snapshot's records).
-pub fn judge(snap: &Snapshot, kernel: &[KernelProbe], sim_opts: SimOptions) -> Result<Vec<ProbeVerdict>> {
+pub fn judge(
+    snap: &Snapshot,
+    kernel: &[KernelProbe],
+    sim_opts: SimOptions,
+) -> Result<Vec<ProbeVerdict>> {
     let world = &snap.world;
     // The world as the lab saw it: each probe's outcome, port and trace are the kernel's.
     let mut w2 = world.clone();
@@ -201,8 +205,8 @@ pub fn judge(snap: &Snapshot, kernel: &[KernelProbe], sim_opts: SimOptions) -> R
             _ => None,
         };
         let expect = p.expect.map(Outcome::as_str);
-        let kernel_ok = k.outcome.outcome.is_some()
-            && p.expect.is_none_or(|e| Some(e) == k.outcome.outcome);
+        let kernel_ok =
+            k.outcome.outcome.is_some() && p.expect.is_none_or(|e| Some(e) == k.outcome.outcome);
         verdicts.push(ProbeVerdict {
             name: p.name.clone(),
             expect,
@@ -270,9 +274,8 @@ pub fn render_text(rep: &VerifyReport) -> String {
             t(p.recorded_trace_match),
             t(p.conntrack_match),
         ));
-        let indent = |text: &str| -> String {
-            text.lines().map(|l| format!("       {l}\n")).collect()
-        };
+        let indent =
+            |text: &str| -> String { text.lines().map(|l| format!("       {l}\n")).collect() };
         if let Some(n) = &p.note {
             s.push_str(&indent(n));
         }
@@ -287,7 +290,9 @@ pub fn render_text(rep: &VerifyReport) -> String {
             s.push_str(&indent(d));
         }
         if let Some(d) = &p.conntrack_diff {
-            s.push_str(&indent(&format!("conntrack (kernel only / ours only):\n{d}")));
+            s.push_str(&indent(&format!(
+                "conntrack (kernel only / ours only):\n{d}"
+            )));
         }
         if !p.ok && p.kernel.starts_with("other") {
             s.push_str(&indent(&p.client));

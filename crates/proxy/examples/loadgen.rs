@@ -44,7 +44,9 @@ fn main() {
         Some("tcp") => rt.block_on(tcp_bench(&Flags::parse(&args[1..]))),
         Some("udp") => rt.block_on(udp_bench(&Flags::parse(&args[1..]))),
         Some("table") => table(&args[1..]),
-        Some("freeport") => bind_pair().map(|(t, _)| println!("{}", t.local_addr().unwrap().port())),
+        Some("freeport") => {
+            bind_pair().map(|(t, _)| println!("{}", t.local_addr().unwrap().port()))
+        }
         _ => Err("usage: loadgen backend|tcp|udp|table ... (see the source's header)".into()),
     };
     if let Err(e) = r {
@@ -68,7 +70,10 @@ impl Flags {
         Flags(m)
     }
     fn num(&self, name: &str, default: u64) -> u64 {
-        self.0.get(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+        self.0
+            .get(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     }
     fn target(&self) -> Res<SocketAddr> {
         let t = self.0.get("target").ok_or("--target ADDR is required")?;
@@ -105,7 +110,9 @@ async fn backend(f: &Flags) -> Res<()> {
     let udp = io("udp", UdpSocket::from_std(udp))?;
     let tcp_task = async move {
         loop {
-            let Ok((s, _)) = tcp.accept().await else { continue };
+            let Ok((s, _)) = tcp.accept().await else {
+                continue;
+            };
             let _ = s.set_nodelay(true);
             tokio::spawn(serve_tcp(s));
         }
@@ -129,7 +136,10 @@ async fn backend(f: &Flags) -> Res<()> {
 /// A TCP listener and a UDP socket on the same free loopback port.
 fn bind_pair() -> Res<(std::net::TcpListener, std::net::UdpSocket)> {
     for _ in 0..50 {
-        let t = io("bind", std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))?;
+        let t = io(
+            "bind",
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)),
+        )?;
         let port = t.local_addr().unwrap().port();
         if let Ok(u) = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, port)) {
             return Ok((t, u));
@@ -284,8 +294,14 @@ async fn tcp_bench(f: &Flags) -> Res<()> {
     // Memory and fds per idle connection (each connection has done one round trip).
     let mut held = Vec::with_capacity(idle);
     for i in 0..idle {
-        let mut s = io("idle connect", limit("idle connect", TcpStream::connect(target)).await?)?;
-        io("idle write", limit("idle", s.write_all(&[b'E', i as u8])).await?)?;
+        let mut s = io(
+            "idle connect",
+            limit("idle connect", TcpStream::connect(target)).await?,
+        )?;
+        io(
+            "idle write",
+            limit("idle", s.write_all(&[b'E', i as u8])).await?,
+        )?;
         let mut b = [0u8; 1];
         io("idle read", limit("idle", s.read_exact(&mut b)).await?)?;
         held.push(s);
@@ -297,14 +313,20 @@ async fn tcp_bench(f: &Flags) -> Res<()> {
     if pid.is_some() {
         out.put(
             "tcp.idle.rss_kib_per_conn",
-            format!("{:.2}", (loaded.rss_kib as f64 - base.rss_kib as f64) / idle as f64),
+            format!(
+                "{:.2}",
+                (loaded.rss_kib as f64 - base.rss_kib as f64) / idle as f64
+            ),
         );
         out.put(
             "tcp.idle.fds_per_conn",
             format!("{:.2}", (loaded.fds as f64 - base.fds as f64) / idle as f64),
         );
         let after_idle = settle_fds(pid, base.fds).await;
-        out.put("tcp.idle.fds_left_after_close", after_idle as i64 - base.fds as i64);
+        out.put(
+            "tcp.idle.fds_left_after_close",
+            after_idle as i64 - base.fds as i64,
+        );
     }
 
     // Bulk throughput, each way, best of `reps`.
@@ -335,12 +357,19 @@ async fn tcp_bench(f: &Flags) -> Res<()> {
     // Round-trip latency of 64-byte messages on one connection.
     let lat = limit("latency", tcp_latency(target, rtts)).await??;
     out.put("tcp.rtt.n", rtts);
-    out.put("tcp.rtt.p50_us", format!("{:.1}", percentile(&lat, 0.50) as f64 / 1e3));
-    out.put("tcp.rtt.p99_us", format!("{:.1}", percentile(&lat, 0.99) as f64 / 1e3));
+    out.put(
+        "tcp.rtt.p50_us",
+        format!("{:.1}", percentile(&lat, 0.50) as f64 / 1e3),
+    );
+    out.put(
+        "tcp.rtt.p99_us",
+        format!("{:.1}", percentile(&lat, 0.99) as f64 / 1e3),
+    );
 
     // Many concurrent connections, every byte checked.
     let t = Instant::now();
-    let (lost, corrupt, peak_fds) = limit("concurrent", concurrent(target, conns, per_conn, pid)).await??;
+    let (lost, corrupt, peak_fds) =
+        limit("concurrent", concurrent(target, conns, per_conn, pid)).await??;
     let secs = t.elapsed().as_secs_f64();
     out.put("tcp.concurrent.conns", conns);
     out.put(
@@ -398,7 +427,10 @@ async fn bulk_once(target: SocketAddr, mode: u8, bytes: u64) -> Res<()> {
         let mut n = [0u8; 8];
         io("read count", s.read_exact(&mut n).await)?;
         if u64::from_be_bytes(n) != bytes {
-            return Err(format!("sink got {} of {bytes} bytes", u64::from_be_bytes(n)));
+            return Err(format!(
+                "sink got {} of {bytes} bytes",
+                u64::from_be_bytes(n)
+            ));
         }
     } else {
         io("write", s.write_all(&[b'G']).await)?;
@@ -534,11 +566,17 @@ async fn udp_bench(f: &Flags) -> Res<()> {
     if pid.is_some() {
         out.put(
             "udp.flows.rss_kib_per_flow",
-            format!("{:.2}", (loaded.rss_kib as f64 - base.rss_kib as f64) / flows as f64),
+            format!(
+                "{:.2}",
+                (loaded.rss_kib as f64 - base.rss_kib as f64) / flows as f64
+            ),
         );
         out.put(
             "udp.flows.fds_per_flow",
-            format!("{:.2}", (loaded.fds as f64 - base.fds as f64) / flows as f64),
+            format!(
+                "{:.2}",
+                (loaded.fds as f64 - base.fds as f64) / flows as f64
+            ),
         );
     }
     drop(held);
@@ -561,8 +599,14 @@ async fn udp_bench(f: &Flags) -> Res<()> {
     lat.sort_unstable();
     out.put("udp.rtt.n", rtts);
     out.put("udp.rtt.lost", lost);
-    out.put("udp.rtt.p50_us", format!("{:.1}", percentile(&lat, 0.50) as f64 / 1e3));
-    out.put("udp.rtt.p99_us", format!("{:.1}", percentile(&lat, 0.99) as f64 / 1e3));
+    out.put(
+        "udp.rtt.p50_us",
+        format!("{:.1}", percentile(&lat, 0.50) as f64 / 1e3),
+    );
+    out.put(
+        "udp.rtt.p99_us",
+        format!("{:.1}", percentile(&lat, 0.99) as f64 / 1e3),
+    );
     out.save(f)
 }
 
@@ -572,7 +616,9 @@ fn table(args: &[String]) -> Res<()> {
     let mut cols: Vec<(String, BTreeMap<String, String>)> = Vec::new();
     let mut order: Vec<String> = Vec::new();
     for a in args {
-        let (label, files) = a.split_once('=').ok_or(format!("{a}: want LABEL=FILE[,FILE]"))?;
+        let (label, files) = a
+            .split_once('=')
+            .ok_or(format!("{a}: want LABEL=FILE[,FILE]"))?;
         let mut m = BTreeMap::new();
         for file in files.split(',') {
             let text = io(file, std::fs::read_to_string(file))?;

@@ -105,7 +105,11 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, String> {
     };
     // An empty -host-ip is Go's nil IP, which is not IPv4: docker-proxy then
     // listens on "tcp6"/"udp6" with the wildcard address.
-    let host_ip = ip_flag(v.get("host-ip"), "host-ip", IpAddr::V6(Ipv6Addr::UNSPECIFIED))?;
+    let host_ip = ip_flag(
+        v.get("host-ip"),
+        "host-ip",
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    )?;
     let container_ip = ip_flag(
         v.get("container-ip"),
         "container-ip",
@@ -181,7 +185,9 @@ mod tests {
         assert_eq!(s.host, "0.0.0.0:8080".parse().unwrap());
         assert_eq!(s.container, "172.17.0.2:80".parse().unwrap());
         assert!(!s.use_listen_fd);
-        let s = spec("-proto udp -host-ip :: -host-port 53 -container-ip 172.17.0.2 -container-port 53");
+        let s = spec(
+            "-proto udp -host-ip :: -host-port 53 -container-ip 172.17.0.2 -container-port 53",
+        );
         assert_eq!(s.proto, Proto::Udp);
         assert_eq!(s.host, "[::]:53".parse().unwrap());
         assert_eq!(s.container, "172.17.0.2:53".parse().unwrap());
@@ -225,7 +231,10 @@ mod tests {
     #[test]
     fn clear_errors() {
         let err = |s: &str| parse_docker_proxy_args(&argv(s)).unwrap_err();
-        assert_eq!(err("-proto sctp -host-port 1 -container-port 2"), "unsupported protocol sctp");
+        assert_eq!(
+            err("-proto sctp -host-port 1 -container-port 2"),
+            "unsupported protocol sctp"
+        );
         assert_eq!(
             err("-host-ip 1.2.3 -host-port 1 -container-port 2"),
             "invalid value \"1.2.3\" for flag -host-ip: invalid IP address: 1.2.3"

@@ -52,7 +52,10 @@ pub fn open(spec: &ProxySpec) -> io::Result<Frontend> {
         if sock.r#type()? != want {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("unexpected socket type for listener fd (want {})", spec.proto),
+                format!(
+                    "unexpected socket type for listener fd (want {})",
+                    spec.proto
+                ),
             ));
         }
         sock
@@ -98,7 +101,12 @@ fn enable_pktinfo(udp: &UdpSocket) -> io::Result<()> {
     } else {
         setsockopt(udp, sockopt::Ipv6RecvPacketInfo, &true)
     };
-    r.map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("failed to setsockopt(PKTINFO): {e}")))
+    r.map_err(|e| {
+        io::Error::new(
+            io::Error::from(e).kind(),
+            format!("failed to setsockopt(PKTINFO): {e}"),
+        )
+    })
 }
 
 /// Go's `maxListenerBacklog`: somaxconn, falling back to 128 (`SOMAXCONN`).
@@ -113,12 +121,18 @@ fn listen_backlog() -> i32 {
 /// Takes ownership of fd 4 after checking that it is an open socket.
 fn adopt_listen_fd() -> io::Result<Socket> {
     let link = fs::read_link(format!("/proc/self/fd/{LISTEN_FD}")).map_err(|e| {
-        io::Error::new(e.kind(), format!("-use-listen-fd: fd {LISTEN_FD} is not open: {e}"))
+        io::Error::new(
+            e.kind(),
+            format!("-use-listen-fd: fd {LISTEN_FD} is not open: {e}"),
+        )
     })?;
     if !link.to_string_lossy().starts_with("socket:") {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("-use-listen-fd: fd {LISTEN_FD} is {}, not a socket", link.display()),
+            format!(
+                "-use-listen-fd: fd {LISTEN_FD} is {}, not a socket",
+                link.display()
+            ),
         ));
     }
     // SAFETY: fd 4 is open (checked above) and, per docker-proxy's contract

@@ -22,7 +22,10 @@ async fn relays_8_mib_each_way_byte_exact() {
     let got = bounded("8 MiB echo", send_and_collect(s, &data)).await;
     assert_eq!(got.len(), data.len());
     assert!(got == data, "echoed bytes differ");
-    eventually("connection closed on both sides", || proxy.stats.tcp_open() == 0).await;
+    eventually("connection closed on both sides", || {
+        proxy.stats.tcp_open() == 0
+    })
+    .await;
     assert_eq!(
         proxy.stats.tcp_bytes_relayed(),
         (data.len() as u64, data.len() as u64)
@@ -42,7 +45,9 @@ async fn client_half_close_still_receives_backend_data() {
         let (mut s, _) = l.accept().await.unwrap();
         let mut req = Vec::new();
         s.read_to_end(&mut req).await.unwrap(); // until the proxied FIN
-        s.write_all(&(req.len() as u64).to_be_bytes()).await.unwrap();
+        s.write_all(&(req.len() as u64).to_be_bytes())
+            .await
+            .unwrap();
         s.write_all(&answer2).await.unwrap();
         s.shutdown().await.unwrap();
         req
@@ -53,7 +58,9 @@ async fn client_half_close_still_receives_backend_data() {
     c.write_all(&request).await.unwrap();
     c.shutdown().await.unwrap(); // FIN: half-close
     let mut got = Vec::new();
-    bounded("answer after half-close", c.read_to_end(&mut got)).await.unwrap();
+    bounded("answer after half-close", c.read_to_end(&mut got))
+        .await
+        .unwrap();
     assert_eq!(&got[..8], &(request.len() as u64).to_be_bytes());
     assert!(got[8..] == answer[..], "answer differs");
     assert!(server.await.unwrap() == request, "request differs");
@@ -125,7 +132,9 @@ async fn ipv6_frontend_is_v6only_and_reaches_ipv4_backend() {
     );
     assert_eq!(v6.addr.port(), port);
     let data = random_bytes(256 * 1024, 6);
-    let s = TcpStream::connect((Ipv6Addr::LOCALHOST, port)).await.unwrap();
+    let s = TcpStream::connect((Ipv6Addr::LOCALHOST, port))
+        .await
+        .unwrap();
     let got = bounded("echo over ::1", send_and_collect(s, &data)).await;
     assert!(got == data);
     eventually("v6 conn closed", || v6.stats.tcp_open() == 0).await;

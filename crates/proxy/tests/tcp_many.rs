@@ -37,7 +37,9 @@ fn proxy_child() {
 }
 
 fn fd_count(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
 }
 
 /// Kills the child on panic so a failed test leaves no process behind.
@@ -62,7 +64,13 @@ async fn thousand_concurrent_connections_lose_no_bytes_and_leak_no_fds() {
         backend.port()
     );
     let child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "proxy_child", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            "proxy_child",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env(CHILD_ENV, args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -108,9 +116,10 @@ async fn thousand_concurrent_connections_lose_no_bytes_and_leak_no_fds() {
     }
     bounded("all connections open", barrier.wait()).await;
     let want = baseline + 2 * CONNS;
-    eventually(&format!("{want} fds in the proxy (2 per connection)"), || {
-        fd_count(pid) == want
-    })
+    eventually(
+        &format!("{want} fds in the proxy (2 per connection)"),
+        || fd_count(pid) == want,
+    )
     .await;
     barrier.wait().await;
     let mut lost = 0usize;

@@ -25,7 +25,9 @@ async fn udp_echo_backend() -> (SocketAddr, Peers, JoinHandle<()>) {
     let h = tokio::spawn(async move {
         let mut buf = vec![0u8; 65536];
         loop {
-            let Ok((n, from)) = s.recv_from(&mut buf).await else { return };
+            let Ok((n, from)) = s.recv_from(&mut buf).await else {
+                return;
+            };
             p.lock().unwrap().push(from);
             let _ = s.send_to(&buf[..n], from).await;
         }
@@ -66,7 +68,11 @@ async fn replies_go_to_the_right_client() {
         for (i, c) in clients.iter().enumerate() {
             let (got, from) = recv(c).await;
             assert_eq!(from, proxy.addr, "reply not from the proxy's address");
-            assert_eq!(got, [i as u8, round], "client {i} got another client's reply");
+            assert_eq!(
+                got,
+                [i as u8, round],
+                "client {i} got another client's reply"
+            );
         }
     }
     assert_eq!(proxy.stats.udp_flows(), 5);
@@ -111,7 +117,10 @@ async fn idle_flow_expires_and_is_recreated() {
     assert_eq!(stats.udp_flows_created(), 2);
     let seen = peers.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
-    assert_ne!(seen[0], seen[1], "the second flow must use a new backend socket");
+    assert_ne!(
+        seen[0], seen[1],
+        "the second flow must use a new backend socket"
+    );
     proxy.stop().await;
     assert_eq!(stats.udp_flows(), 0);
 }
@@ -154,7 +163,10 @@ async fn refused_backend_flow_still_expires() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(proxy.stats.udp_flows_created(), 1);
-    eventually("the refused flow to expire", || proxy.stats.udp_flows() == 0).await;
+    eventually("the refused flow to expire", || {
+        proxy.stats.udp_flows() == 0
+    })
+    .await;
     c.send_to(b"again", proxy.addr).await.unwrap();
     eventually("a new flow", || proxy.stats.udp_flows_created() == 2).await;
     proxy.stop().await;
@@ -168,7 +180,11 @@ async fn refused_backend_flow_still_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wildcard_frontend_replies_from_the_address_written_to() {
     let (backend, _peers, _b) = udp_echo_backend().await;
-    let proxy = udp_proxy((Ipv4Addr::UNSPECIFIED, 0).into(), backend, Duration::from_secs(90));
+    let proxy = udp_proxy(
+        (Ipv4Addr::UNSPECIFIED, 0).into(),
+        backend,
+        Duration::from_secs(90),
+    );
     let port = proxy.addr.port();
     let at = |last: u8| SocketAddr::from((Ipv4Addr::new(127, 0, 0, last), port));
     for last in [2u8, 3, 1] {
@@ -176,7 +192,11 @@ async fn wildcard_frontend_replies_from_the_address_written_to() {
         c.send_to(&[last], at(last)).await.unwrap();
         let (got, from) = recv(&c).await;
         assert_eq!(got, [last]);
-        assert_eq!(from, at(last), "reply must come from the address the client wrote to");
+        assert_eq!(
+            from,
+            at(last),
+            "reply must come from the address the client wrote to"
+        );
     }
     // Same client, other address: same flow, so the first source stays.
     let c = UdpSocket::bind((LOOPBACK, 0)).await.unwrap();
@@ -193,7 +213,11 @@ async fn wildcard_frontend_replies_from_the_address_written_to() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv6_frontend_to_ipv4_backend() {
     let (backend, _peers, _b) = udp_echo_backend().await;
-    let proxy = udp_proxy((Ipv6Addr::UNSPECIFIED, 0).into(), backend, Duration::from_secs(90));
+    let proxy = udp_proxy(
+        (Ipv6Addr::UNSPECIFIED, 0).into(),
+        backend,
+        Duration::from_secs(90),
+    );
     let to = SocketAddr::from((Ipv6Addr::LOCALHOST, proxy.addr.port()));
     let c = UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).await.unwrap();
     c.send_to(b"six", to).await.unwrap();

@@ -17,7 +17,10 @@ fn main() {
     let mut best_wall = f64::MAX;
     let mut best_cpu = f64::MAX;
     let mut rules = 0;
-    let runs: usize = std::env::var("RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     for _ in 0..runs {
         let c0 = cpu_ns();
         let t = Instant::now();

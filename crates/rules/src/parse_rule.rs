@@ -641,7 +641,9 @@ pub(crate) fn check_chain_name(a: &Args, v: &Token) -> Result<(), ParseError> {
         ));
     }
     // C isspace(): ASCII blanks only.
-    if s.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')) {
+    if s.bytes()
+        .any(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+    {
         return Err(a.err_at(v, format!("invalid chain name `{s}`")));
     }
     Ok(())

@@ -48,11 +48,7 @@ pub fn parse_file(
         last_line = lineno;
         if line.ends_with('\r') {
             // iptables-restore takes the `\r` as part of the last word and fails.
-            return Err(err(
-                lineno,
-                line.chars().count() as u32,
-                CR_MESSAGE.into(),
-            ));
+            return Err(err(lineno, line.chars().count() as u32, CR_MESSAGE.into()));
         }
         let first = line.as_bytes()[0];
         match first {
@@ -585,7 +581,11 @@ fn finish_table(tb: TableBuild) -> Table {
             .cmp(chains[b as usize].name.as_bytes())
     });
     let mut slots: Vec<Option<Chain>> = chains.into_iter().map(Some).collect();
-    out.extend(order.into_iter().map(|i| slots[i as usize].take().expect("each once")));
+    out.extend(
+        order
+            .into_iter()
+            .map(|i| slots[i as usize].take().expect("each once")),
+    );
     t.chains = out;
     t
 }

@@ -42,7 +42,9 @@ pub async fn tcp_echo_backend() -> (SocketAddr, JoinHandle<()>) {
     let addr = l.local_addr().unwrap();
     let h = tokio::spawn(async move {
         loop {
-            let Ok((mut s, _)) = l.accept().await else { return };
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let (mut r, mut w) = s.split();
                 let _ = tokio::io::copy(&mut r, &mut w).await;
@@ -73,7 +75,12 @@ impl RunningProxy {
     }
 }
 
-pub fn start_proxy(proto: Proto, host: SocketAddr, container: SocketAddr, options: Options) -> RunningProxy {
+pub fn start_proxy(
+    proto: Proto,
+    host: SocketAddr,
+    container: SocketAddr,
+    options: Options,
+) -> RunningProxy {
     let spec = ProxySpec {
         proto,
         host,
