@@ -36,9 +36,48 @@ use pktpath_engine::stack::route::InRoute;
 use pktpath_engine::topology::{IfId, NsId};
 use pktpath_engine::{Hook, ProbeSpec, Sim, SimOptions};
 use pktpath_world::{MemSource, Route, RouteType, World, RT_TABLE_MAIN};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+/// Counts heap allocations, to report how many a flow costs.
+struct CountingAlloc;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+/// Heap allocations per call of `f` (after a warm-up, so amortised growth of tables
+/// that reached their size does not count).
+fn allocations_per_call(mut f: impl FnMut(u32)) -> f64 {
+    const N: u32 = 20_000;
+    for i in 0..N {
+        f(i);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for i in N..2 * N {
+        f(i);
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / N as f64
+}
 
 const SERVICES: u32 = 10_000;
 const ENDPOINTS: u32 = 5;
@@ -258,7 +297,11 @@ impl KubeBench {
             .nf_hook(self.host, Hook::Prerouting, &mut pkt, &mut hop);
         let r = self.sim.route_input(self.host, &pkt, self.dev);
         // The packet is dropped (ip_error) before its connection is confirmed.
-        self.sim.ns_mut(self.host).ct.release(&pkt);
+        let n = self.sim.ns_mut(self.host);
+        n.ct.release(&pkt);
+        // What `reset_traffic` does between probes: forget the statistic draws recorded
+        // for replay (they would pile up over millions of flows).
+        n.mstate.drawn.clear();
         (v, r, pkt)
     }
 
@@ -295,6 +338,28 @@ fn kube_proxy(c: &mut Criterion) {
         "expected no route after DNAT"
     );
     assert!(kb.sim.ns(kb.host).ct.entries().is_empty());
+    let a_pre = allocations_per_call(|i| {
+        black_box(kb.prerouting(i));
+    });
+    let a_rcv = allocations_per_call(|i| kb.ip_rcv(i));
+    {
+        let (host, dev) = (kb.host, kb.dev);
+        let d = kb.dst;
+        let mut pkts = Vec::new();
+        let x = allocations_per_call(|i| {
+            let mut pkt = datagram(i, d.0, d.1);
+            pkt.iif = Some(dev);
+            let mut hop = Hop { iif: Some(dev), oif: None, nexthop: None };
+            kb.sim.nf_hook(host, Hook::Prerouting, &mut pkt, &mut hop);
+            kb.sim.ns_mut(host).ct.release(&pkt);
+            kb.sim.ns_mut(host).mstate.drawn.clear();
+            if i == 0 { pkts.push(pkt); }
+        });
+        let pkt = datagram(7, Ipv4Addr::new(10,244,0,1), 53);
+        let y = allocations_per_call(|_| { black_box(kb.sim.route_input(host, &pkt, dev)); });
+        eprintln!("DIAG nf_hook {x} route_input {y}");
+    }
+    eprintln!("heap allocations per flow: prerouting {a_pre:.2}, ip_rcv {a_rcv:.2}");
 
     let mut g = c.benchmark_group("kube_proxy_10000x5");
     g.throughput(Throughput::Elements(1));

@@ -5,7 +5,7 @@
 //! a packet dropped before that takes its unconfirmed entry with it.
 
 use crate::packet::{tcp_flags, CtInfo, CtRef, Packet, ICMP_ECHO, ICMP_ECHOREPLY, L4};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 

@@ -36,6 +36,10 @@ pub struct Timing {
     pub settle: Duration,
     /// How long a stand-in may take to bind its sockets.
     pub ready: Duration,
+    /// After the world is up, before it is used: the kernel's own first packets (IGMP
+    /// reports of a new bridge address, sent up to 1 s apart) are over (the capture's
+    /// run.sh waits 2 s after setup too).
+    pub quiet: Duration,
 }
 
 impl Default for Timing {
@@ -44,6 +48,7 @@ impl Default for Timing {
             monitor_start: Duration::from_millis(700),
             settle: Duration::from_secs(1),
             ready: Duration::from_secs(10),
+            quiet: Duration::from_secs(2),
         }
     }
 }
@@ -236,7 +241,8 @@ impl<'s> Lab<'s> {
         self.iptables()?;
         self.standins()?;
         self.state.complete = true;
-        self.save()
+        self.save()?;
+        sys::sleep(self.opts.timing.quiet)
     }
 
     /// Veth pairs, each end created directly in its namespace.

@@ -136,10 +136,15 @@ async fn backend(f: &Flags) -> Res<()> {
 /// A TCP listener and a UDP socket on the same free loopback port.
 fn bind_pair() -> Res<(std::net::TcpListener, std::net::UdpSocket)> {
     for _ in 0..50 {
-        let t = io(
-            "bind",
-            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)),
+        // A deep accept queue (std's bind uses 128), so that the backend is
+        // never the bottleneck when a proxy dials 1,000 connections at once.
+        let sock = io(
+            "socket",
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None),
         )?;
+        io("bind", sock.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into()))?;
+        io("listen", sock.listen(4096))?;
+        let t: std::net::TcpListener = sock.into();
         let port = t.local_addr().unwrap().port();
         if let Ok(u) = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, port)) {
             return Ok((t, u));

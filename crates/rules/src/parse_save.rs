@@ -11,6 +11,7 @@ use crate::lex::{split_args, Token};
 use crate::model::*;
 use crate::parse_rule::{chain_name, parse_rule_args, Mode, ParsedRule, Scratch};
 use crate::validate::{check_rule, check_table, hook_limits, HookLimited, JumpEdge};
+use std::collections::VecDeque;
 
 struct TableBuild {
     table: Table,
@@ -40,7 +41,13 @@ pub fn parse_file(
         message: msg,
     };
     let mut last_line = 0u32;
-    for (i, line) in text.split('\n').enumerate() {
+    let lines: Vec<&str> = text.split('\n').collect();
+    // Big files: rule lines are parsed ahead, in batches, on several threads (parsing a
+    // rule needs no context); the checks that do need context run in file order below.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let parallel = threads > 1 && lines.len() >= PARALLEL_MIN_LINES;
+    let mut pre: VecDeque<(usize, Result<LineCmd, ParseError>)> = VecDeque::new();
+    for (i, &line) in lines.iter().enumerate() {
         let lineno = (i + 1) as u32;
         if line.is_empty() {
             continue;
@@ -125,60 +132,37 @@ pub fn parse_file(
                             .into(),
                     ));
                 };
-                let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
-                let rest = &line[lead..];
-                let mut body = rest;
-                let mut body_col = lead as u32 + 1;
-                let mut counters = None;
-                if rest.starts_with('[') {
-                    let close = rest.find(']').ok_or_else(|| {
-                        err(
-                            lineno,
-                            body_col,
-                            "bad counters; expected `[packets:bytes]`".into(),
-                        )
-                    })?;
-                    counters = Some(parse_counters(&rest[..=close]).ok_or_else(|| {
-                        err(
-                            lineno,
-                            body_col,
-                            format!(
-                                "bad counters `{}`; expected `[packets:bytes]`",
-                                &rest[..=close]
-                            ),
-                        )
-                    })?);
-                    body = &rest[close + 1..];
-                    body_col += rest[..=close].chars().count() as u32;
-                }
-                toks.clear();
-                let end_col = split_args(body, body_col, &mut toks)
-                    .map_err(|e| err(lineno, e.col, e.message))?;
-                let Some(t0) = toks.first() else {
-                    return Err(err(
-                        lineno,
-                        1,
-                        "line has only blanks; iptables-restore refuses it (no command specified)"
-                            .into(),
-                    ));
-                };
-                if !t0.as_str().starts_with('-') || t0.as_str() == "-" {
-                    return Err(err(
-                        lineno,
-                        t0.col,
-                        format!(
-                            "unexpected `{}`; expected `*table`, `:CHAIN POLICY [packets:bytes]`, `-A CHAIN ...`, `COMMIT` or a `#` comment at the start of a line",
-                            t0.as_str()
-                        ),
-                    ));
-                }
-                match t0.as_str() {
-                    "-N" | "--new-chain" => new_chain(tb, &toks, lineno, file)?,
-                    "-P" | "--policy" => set_policy(tb, &toks, lineno, file)?,
+                let cmd = match pre.front() {
+                    Some((j, _)) if *j == i => pre.pop_front().expect("front exists").1,
                     _ => {
-                        check_command(t0, file, lineno)?;
-                        let parsed =
-                            parse_rule_args(&toks, file, lineno, end_col, mode, &mut scratch)?;
+                        if parallel && pre.is_empty() {
+                            pre = parse_batch(&lines, i, file, mode, threads);
+                        }
+                        match pre.front() {
+                            Some((j, _)) if *j == i => pre.pop_front().expect("front exists").1,
+                            _ => parse_command_line(
+                                line,
+                                lineno,
+                                file,
+                                mode,
+                                &mut toks,
+                                &mut scratch,
+                            ),
+                        }
+                    }
+                }?;
+                match cmd {
+                    LineCmd::NewChain | LineCmd::Policy => {
+                        toks.clear();
+                        split_args(line, 1, &mut toks)
+                            .map_err(|e| err(lineno, e.col, e.message))?;
+                        if matches!(cmd, LineCmd::NewChain) {
+                            new_chain(tb, &toks, lineno, file)?;
+                        } else {
+                            set_policy(tb, &toks, lineno, file)?;
+                        }
+                    }
+                    LineCmd::Rule(counters, parsed) => {
                         add_rule(tb, parsed, counters, file, mode, &mut warnings)?;
                     }
                 }
@@ -198,6 +182,132 @@ pub fn parse_file(
     // iptables-save's table order.
     rs.tables.sort_by_key(|t| save_order(t.name));
     Ok((rs, warnings))
+}
+
+/// Files with fewer lines are parsed on one thread.
+const PARALLEL_MIN_LINES: usize = 20_000;
+/// Lines parsed ahead per batch.
+const BATCH_LINES: usize = 8192;
+
+/// What a command line (`-A ...`, `[p:b] -A ...`, `-N X`, `-P X ACCEPT`) is.
+// Nearly every line is a rule: boxing it would cost an allocation per rule.
+#[allow(clippy::large_enum_variant)]
+enum LineCmd<'a> {
+    Rule(Option<Counters>, ParsedRule<'a>),
+    /// `-N`/`-P`: applied in order (they are rare and cheap).
+    NewChain,
+    Policy,
+}
+
+/// Whether line `l` is a command line (not blank, comment, table, chain or COMMIT).
+fn is_command_line(l: &str) -> bool {
+    !l.is_empty() && !matches!(l.as_bytes()[0], b'#' | b'*' | b':') && l != "COMMIT"
+}
+
+/// Parse the command lines among `lines[from..from + BATCH_LINES]` on `threads` threads.
+fn parse_batch<'a>(
+    lines: &[&'a str],
+    from: usize,
+    file: &str,
+    mode: Mode,
+    threads: usize,
+) -> VecDeque<(usize, Result<LineCmd<'a>, ParseError>)> {
+    let idx: Vec<usize> = (from..lines.len().min(from + BATCH_LINES))
+        .filter(|&j| is_command_line(lines[j]))
+        .collect();
+    let per = idx.len().div_ceil(threads).max(1);
+    let work = |part: &[usize]| {
+        let mut toks = Vec::with_capacity(32);
+        let mut scratch = Scratch::default();
+        part.iter()
+            .map(|&j| {
+                let r = parse_command_line(
+                    lines[j],
+                    (j + 1) as u32,
+                    file,
+                    mode,
+                    &mut toks,
+                    &mut scratch,
+                );
+                (j, r)
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = VecDeque::with_capacity(idx.len());
+    std::thread::scope(|sc| {
+        let mut parts = idx.chunks(per);
+        let first = parts.next().unwrap_or(&[]);
+        let handles: Vec<_> = parts.map(|p| sc.spawn(move || work(p))).collect();
+        out.extend(work(first));
+        for h in handles {
+            out.extend(h.join().expect("parser thread does not panic"));
+        }
+    });
+    out
+}
+
+/// Split and parse one command line.
+fn parse_command_line<'a>(
+    line: &'a str,
+    lineno: u32,
+    file: &str,
+    mode: Mode,
+    toks: &mut Vec<Token<'a>>,
+    scratch: &mut Scratch,
+) -> Result<LineCmd<'a>, ParseError> {
+    let err = |col: u32, message: String| ParseError {
+        file: file.to_string(),
+        line: lineno,
+        col,
+        message,
+    };
+    let lead = line.len() - line.trim_start_matches([' ', '\t']).len();
+    let rest = &line[lead..];
+    let mut body = rest;
+    let mut body_col = lead as u32 + 1;
+    let mut counters = None;
+    if rest.starts_with('[') {
+        let close = rest
+            .find(']')
+            .ok_or_else(|| err(body_col, "bad counters; expected `[packets:bytes]`".into()))?;
+        counters = Some(parse_counters(&rest[..=close]).ok_or_else(|| {
+            err(
+                body_col,
+                format!(
+                    "bad counters `{}`; expected `[packets:bytes]`",
+                    &rest[..=close]
+                ),
+            )
+        })?);
+        body = &rest[close + 1..];
+        body_col += rest[..=close].chars().count() as u32;
+    }
+    toks.clear();
+    let end_col = split_args(body, body_col, toks).map_err(|e| err(e.col, e.message))?;
+    let Some(t0) = toks.first() else {
+        return Err(err(
+            1,
+            "line has only blanks; iptables-restore refuses it (no command specified)".into(),
+        ));
+    };
+    if !t0.as_str().starts_with('-') || t0.as_str() == "-" {
+        return Err(err(
+            t0.col,
+            format!(
+                "unexpected `{}`; expected `*table`, `:CHAIN POLICY [packets:bytes]`, `-A CHAIN ...`, `COMMIT` or a `#` comment at the start of a line",
+                t0.as_str()
+            ),
+        ));
+    }
+    match t0.as_str() {
+        "-N" | "--new-chain" => Ok(LineCmd::NewChain),
+        "-P" | "--policy" => Ok(LineCmd::Policy),
+        _ => {
+            check_command(t0, file, lineno)?;
+            let parsed = parse_rule_args(toks, file, lineno, end_col, mode, scratch)?;
+            Ok(LineCmd::Rule(counters, parsed))
+        }
+    }
 }
 
 pub(crate) const CR_MESSAGE: &str =

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct World {
     pub description: String,
     pub seed: Option<String>,
@@ -40,7 +40,7 @@ pub enum Role {
     Client,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Namespace {
     pub name: String,
     pub role: Role,
@@ -75,7 +75,7 @@ pub enum IfaceKind {
     Other(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Interface {
     pub name: String,
     pub ifindex: u32,
@@ -158,7 +158,7 @@ pub struct IpRule {
 
 /// The sysctls the engine looks at. Per-interface values are looked up with the kernel's
 /// rules (`all` OR/AND per-device as each sysctl defines); unknown keys are kept in `raw`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sysctls {
     /// `net.ipv4.ip_forward`
     pub ip_forward: bool,

@@ -56,38 +56,48 @@ fn net_opt(flag: &'static str) -> impl Strategy<Value = String> {
     ]
 }
 
-/// One `-m` block for a rule whose protocol is `proto` ("" when none).
+/// One `-m` block for a rule whose protocol is `proto` ("" when none). Weighted toward
+/// what the index cares about: exact `--dport`s and stateful matches around them.
 fn module(proto: &'static str) -> BoxedStrategy<String> {
-    let mut v: Vec<BoxedStrategy<String>> = vec![
-        Just(" -m statistic --mode random --probability 0.50000000000".to_string()).boxed(),
-        (2u32..4)
-            .prop_map(|n| format!(" -m statistic --mode nth --every {n} --packet 0"))
-            .boxed(),
-        Just(" -m mark --mark 0x1/0x1".to_string()).boxed(),
-        Just(" -m mark ! --mark 0x1/0x1".to_string()).boxed(),
-        Just(" -m comment --comment \"x\"".to_string()).boxed(),
-        Just(" -m conntrack --ctstate NEW".to_string()).boxed(),
-        Just(" -m limit --limit 2/sec --limit-burst 1".to_string()).boxed(),
+    let mut v: Vec<(u32, BoxedStrategy<String>)> = vec![
+        (
+            3,
+            Just(" -m statistic --mode random --probability 0.50000000000".to_string()).boxed(),
+        ),
+        (
+            1,
+            (2u32..4)
+                .prop_map(|n| format!(" -m statistic --mode nth --every {n} --packet 0"))
+                .boxed(),
+        ),
+        (1, Just(" -m mark --mark 0x1/0x1".to_string()).boxed()),
+        (1, Just(" -m mark ! --mark 0x1/0x1".to_string()).boxed()),
+        (1, Just(" -m comment --comment \"x\"".to_string()).boxed()),
+        (1, Just(" -m conntrack --ctstate NEW".to_string()).boxed()),
+        (1, Just(" -m limit --limit 2/sec --limit-burst 1".to_string()).boxed()),
     ];
     if proto == "tcp" || proto == "udp" {
-        v.push(
+        v.push((
+            5,
             port()
                 .prop_map(move |p| format!(" -m {proto} --dport {p}"))
                 .boxed(),
-        );
-        v.push(
+        ));
+        v.push((
+            1,
             port()
                 .prop_map(move |p| format!(" -m {proto} ! --dport {p}"))
                 .boxed(),
-        );
-        v.push(
+        ));
+        v.push((
+            1,
             port()
                 .prop_map(move |p| format!(" -m {proto} --sport {p}"))
                 .boxed(),
-        );
-        v.push(Just(format!(" -m {proto} --dport 53:80")).boxed());
+        ));
+        v.push((1, Just(format!(" -m {proto} --dport 53:80")).boxed()));
     }
-    prop::strategy::Union::new(v).boxed()
+    prop::strategy::Union::new_weighted(v).boxed()
 }
 
 /// `-A CHAIN ...` body (after the chain name) for chain number `me`.
@@ -326,4 +336,61 @@ fn long_chains_are_indexed_on_the_key_that_splits_them() {
     assert_eq!(kind("SVC"), Some(KeyKind::Dst));
     assert_eq!(kind("NP"), Some(KeyKind::DstPort));
     assert_eq!(kind("X"), None);
+}
+
+/// A `-m statistic` before `--dport` draws a random number even for packets to other
+/// ports, so that rule must stay a candidate for every packet.
+#[test]
+fn a_random_draw_before_the_port_match_is_kept() {
+    let mut s = String::from("*filter\n:INPUT ACCEPT [0:0]\n");
+    s += "-A INPUT -p udp -m statistic --mode random --probability 0.50000000000 -m udp --dport 53 -j DROP\n";
+    s += "-A INPUT -p udp -m udp --dport 80 -j DROP\n";
+    s += "-A INPUT -p udp -m statistic --mode random --probability 0.50000000000 -j DROP\n";
+    s += "COMMIT\n";
+    let reference = CRuleset::compile(&parse_save(&s, "<test>").expect("parse"), None).expect("compile");
+    let mut compiled = reference.clone();
+    compiled.reindex(IndexPolicy::Always(KeyKind::DstPort));
+    let w = world();
+    let topo = Topology::build(&w).expect("topology");
+    let fib = Fib::build(NsId(0), &w.namespaces[0], &topo);
+    let mut pkt = (
+        packet_to(Ipv4Addr::new(10, 0, 0, 1), L4::Udp { sport: 1000, dport: 443 }),
+        false,
+        true,
+    );
+    let (mut st_lin, mut st_fast) = (
+        MatchState::new(ChaCha8Rng::seed_from_u64(7)),
+        MatchState::new(ChaCha8Rng::seed_from_u64(7)),
+    );
+    for i in 0..32 {
+        pkt.0.ip_id = i;
+        let want = walk(&reference, &topo, &fib, &mut st_lin, &pkt, 0, true);
+        let got = walk(&compiled, &topo, &fib, &mut st_fast, &pkt, 0, false);
+        assert_eq!(got, want, "packet {i}");
+    }
+}
+
+fn packet_to(dst: Ipv4Addr, l4: L4) -> Packet {
+    Packet {
+        src: Ipv4Addr::new(10, 0, 1, 1),
+        dst,
+        l4,
+        len: 60,
+        ttl: 64,
+        tos: 0,
+        ip_id: 1,
+        df: true,
+        mark: 0,
+        ct: None,
+        notrack: false,
+        nftrace: false,
+        iif: None,
+        phys_in: None,
+        phys_out: None,
+        mac: None,
+        looped: false,
+        bridged: false,
+        sk_uid: None,
+        payload: 0,
+    }
 }

@@ -180,7 +180,7 @@ impl ChainFilter {
             .of_packet(pkt)
             .and_then(|k| ix.buckets.get(&k))
             .map_or(&[], |b| b);
-        let skip = |v: &'_ [u32]| v.partition_point(|&p| (p as usize) < from.saturating_sub(1));
+        let skip = |v: &'_ [u32]| v.partition_point(|&p| (p as usize) < from);
         Candidates::Indexed {
             a: &bucket[skip(bucket)..],
             b: &ix.wild[skip(&ix.wild)..],

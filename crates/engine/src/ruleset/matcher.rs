@@ -11,7 +11,7 @@ use ipnet::Ipv4Net;
 use pktpath_rules::*;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::Ipv4Addr;
 
 /// Mutable state some matches keep between packets (per namespace).
@@ -34,9 +34,9 @@ pub struct MatchState {
 impl MatchState {
     pub fn new(rng: ChaCha8Rng) -> Self {
         MatchState {
-            nth: HashMap::new(),
-            limit: HashMap::new(),
-            recent: HashMap::new(),
+            nth: HashMap::default(),
+            limit: HashMap::default(),
+            recent: HashMap::default(),
             rng,
             forced: std::collections::VecDeque::new(),
             drawn: Vec::new(),
@@ -449,16 +449,20 @@ fn recent(r: &RecentMatch, pkt: &Packet, ctx: &MatchCtx, st: &mut MatchState) ->
         None => addr,
     };
     let now = ctx.now_ms;
-    let list = st.recent.entry(r.name.clone()).or_default();
+    // Look the list up by reference: its name is copied only when it is created.
+    if !st.recent.contains_key(r.name.as_str()) {
+        st.recent.insert(r.name.clone(), HashMap::default());
+    }
+    let list = st.recent.get_mut(r.name.as_str()).expect("just inserted");
     let hits_ok = |v: &Vec<u64>| {
-        let recent: Vec<&u64> = v
+        let recent = v
             .iter()
             .filter(|t| {
                 r.seconds
                     .is_none_or(|s| now.saturating_sub(**t) <= s as u64 * 1000)
             })
-            .collect();
-        !recent.is_empty() && r.hitcount.is_none_or(|h| recent.len() as u32 >= h)
+            .count();
+        recent > 0 && r.hitcount.is_none_or(|h| recent as u32 >= h)
     };
     let m = match r.command {
         RecentCommand::Set => {

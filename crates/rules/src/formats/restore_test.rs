@@ -1,0 +1,319 @@
+//! `iptables-restore --test`, as iptables 1.8.9 (nf_tables) does it: the file is read line
+//! by line exactly like `xtables_restore_parse_line` (iptables/xtables-restore.c) reads it,
+//! and each rule line is split like `add_param_to_argv` (iptables/xshared.c) splits it and
+//! parsed like `do_parse` parses it. With `--test` iptables-nft never commits: the
+//! commands are queued and dropped, so nothing that is checked when the batch is prepared
+//! or by the kernel is checked here either (a jump to a chain that does not exist, `-A` to
+//! an undeclared chain, an insert index, a policy name, a target's table or hooks, jump
+//! loops). What is refused is what iptables' own parsing refuses, at the same line.
+
+use super::command::{parse_command, Command, Context};
+use crate::error::ParseError;
+use crate::lex::Token;
+use crate::model::TableName;
+use crate::parse_rule::{check_chain_name, Mode};
+use crate::parse_target::EXTENSION_TARGETS;
+use std::borrow::Cow;
+
+/// fgets() buffer of xtables-restore: longer lines are read in pieces, each counted as a
+/// line of its own.
+const LINE_BUFFER: usize = 10240;
+/// `struct xt_param_buf`: one argument may hold at most 1023 bytes.
+const PARAM_BUFFER: usize = 1024;
+
+/// Check `text` like `iptables-restore --test` does. `Ok` holds the warnings of lenient
+/// mode (unknown matches and targets kept verbatim instead of refused); `Err` is the first
+/// refused line.
+pub fn restore_test(text: &str, file: &str, lenient: bool) -> Result<Vec<ParseError>, ParseError> {
+    let mode = if lenient { Mode::Lenient } else { Mode::Strict };
+    let err = |line: u32, col: u32, message: String| ParseError {
+        file: file.to_string(),
+        line,
+        col,
+        message,
+    };
+    let mut warnings = Vec::new();
+    let mut table: Option<TableName> = None;
+    let mut line = 0u32;
+    for piece in pieces(text) {
+        line += 1;
+        let (buf, newline) = piece;
+        if buf.is_empty() {
+            if newline {
+                continue;
+            }
+            // An empty last piece (the text ended in the middle of a long line): fgets
+            // returned nothing more.
+            line -= 1;
+            break;
+        }
+        if buf.starts_with('#') {
+            continue;
+        }
+        if table.is_some() && buf == "COMMIT" {
+            table = None;
+            continue;
+        }
+        if buf.starts_with('*') && table.is_none() {
+            let Some((name, col)) = strtok(&buf[1..], 2) else {
+                return Err(err(
+                    line,
+                    1,
+                    "table name invalid: expected a table name after `*`".into(),
+                ));
+            };
+            let t = TableName::parse(name).ok_or_else(|| {
+                err(
+                    line,
+                    col,
+                    format!(
+                        "table name `{}` invalid; expected raw, mangle, nat, filter or security",
+                        name.escape_debug()
+                    ),
+                )
+            })?;
+            table = Some(t);
+            continue;
+        }
+        let Some(tname) = table else {
+            return Err(err(
+                line,
+                1,
+                "line failed: expected `*table` (raw, mangle, nat, filter or security), or a `#` comment, before this line"
+                    .into(),
+            ));
+        };
+        if let Some(rest) = buf.strip_prefix(':') {
+            let Some((chain, col)) = strtok(rest, 2) else {
+                return Err(err(
+                    line,
+                    2,
+                    "chain name invalid: expected a chain name after `:`".into(),
+                ));
+            };
+            let tok = Token {
+                text: Cow::Borrowed(chain),
+                col,
+            };
+            let a = crate::args::Args::new(&[], file, line, col);
+            check_chain_name(&a, &tok)?;
+            if EXTENSION_TARGETS.contains(&chain) {
+                return Err(err(
+                    line,
+                    col,
+                    "chain name may not clash with target name".into(),
+                ));
+            }
+            let after = col as usize - 1 + chain.len();
+            if strtok(&buf[after..], after as u32 + 1).is_none() {
+                return Err(err(
+                    line,
+                    (buf.chars().count() + 1) as u32,
+                    format!("policy invalid: expected a policy (ACCEPT, DROP or -) after chain `{chain}`"),
+                ));
+            }
+            continue;
+        }
+        // A rule line: `[packets:bytes]` counters, then the arguments.
+        let mut start = 0;
+        if buf.starts_with('[') {
+            let need = |what: &str| {
+                err(
+                    line,
+                    1,
+                    format!("bad line: need `{what}` (counters are `[packets:bytes]`)"),
+                )
+            };
+            let close = buf.find(']').ok_or_else(|| need("]"))?;
+            // strtok(buffer+1, ":") then strtok(NULL, "]").
+            let inner = &buf[1..];
+            let Some(p0) = inner.find(|c| c != ':') else {
+                return Err(need(":"));
+            };
+            let after_p = match inner[p0..].find(':') {
+                Some(k) => p0 + k + 1,
+                None => return Err(need("]")),
+            };
+            if !inner[after_p..].contains(|c| c != ']') {
+                return Err(need("]"));
+            }
+            start = close + 1;
+        }
+        let mut toks = Vec::new();
+        let end_col = split_like_restore(&buf[start..], newline, start as u32 + 1, &mut toks)
+            .map_err(|col| {
+                err(
+                    line,
+                    col,
+                    "parameter too long (iptables takes at most 1023 bytes)".into(),
+                )
+            })?;
+        let cl = parse_command(&toks, file, line, end_col, tname, Context::Restore, mode)?;
+        match cl.command {
+            // `-h` prints the usage and ends iptables-restore (status 0).
+            Command::Help => return Ok(warnings),
+            _ => collect_warnings(&toks, file, line, end_col, tname, mode, &mut warnings),
+        }
+    }
+    if let Some(t) = table {
+        return Err(err(
+            line + 1,
+            1,
+            format!(
+                "COMMIT expected at line {}: table `{}` is not committed",
+                line + 1,
+                t.as_str()
+            ),
+        ));
+    }
+    Ok(warnings)
+}
+
+/// Lenient mode: the warnings of the rule parser for this line (what was kept verbatim).
+fn collect_warnings(
+    toks: &[Token],
+    file: &str,
+    line: u32,
+    end_col: u32,
+    table: TableName,
+    mode: Mode,
+    out: &mut Vec<ParseError>,
+) {
+    if mode != Mode::Lenient {
+        return;
+    }
+    let has_rule = toks
+        .iter()
+        .any(|t| matches!(t.as_str(), "-A" | "--append" | "-I" | "--insert"));
+    if !has_rule {
+        return;
+    }
+    let mut scratch = crate::parse_rule::Scratch::default();
+    if let Ok(p) = crate::parse_rule::parse_rule_args(toks, file, line, end_col, mode, &mut scratch)
+    {
+        out.extend(p.warnings);
+    }
+    let _ = table;
+}
+
+/// The lines as fgets() hands them out: pieces of at most LINE_BUFFER-1 bytes, with
+/// whether the piece ends a line.
+fn pieces(text: &str) -> Vec<(&str, bool)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (l, nl, next) = match rest.find('\n') {
+            Some(k) => (&rest[..k], true, &rest[k + 1..]),
+            None => (rest, false, ""),
+        };
+        // fgets stops after LINE_BUFFER-1 bytes; the newline counts among them.
+        let limit = LINE_BUFFER - 1;
+        let mut l = l;
+        while l.len() + usize::from(nl) > limit {
+            let mut cut = limit.min(l.len());
+            while !l.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.push((&l[..cut], false));
+            l = &l[cut..];
+        }
+        out.push((l, nl));
+        rest = next;
+    }
+    out
+}
+
+/// strtok(s, " \t\n"): the first word and its column (`first_col` is s's first column).
+fn strtok(s: &str, first_col: u32) -> Option<(&str, u32)> {
+    let start = s.find(|c| !matches!(c, ' ' | '\t' | '\n'))?;
+    let end = s[start..]
+        .find([' ', '\t', '\n'])
+        .map_or(s.len(), |k| start + k);
+    Some((
+        &s[start..end],
+        first_col + s[..start].chars().count() as u32,
+    ))
+}
+
+/// add_param_to_argv: blanks separate arguments; a double quote opens a quoted part in
+/// which a backslash escapes the next character and which a closing quote ends (the
+/// argument ends there too); an unterminated quote runs to the end of the line, newline
+/// included. Returns the column past the end, or the column of an argument that is too
+/// long.
+fn split_like_restore<'a>(
+    s: &'a str,
+    newline: bool,
+    first_col: u32,
+    out: &mut Vec<Token<'a>>,
+) -> Result<u32, u32> {
+    let mut cur = String::new();
+    let mut cur_col = 0u32;
+    let mut have = false;
+    let (mut quote_open, mut escaped) = (false, false);
+    let mut col = first_col;
+    let newline_str = if newline { "\n" } else { "" };
+    for c in s.chars().chain(newline_str.chars()) {
+        let here = col;
+        col += 1;
+        if quote_open {
+            if escaped {
+                cur.push(c);
+                escaped = false;
+                continue;
+            } else if c == '\\' {
+                escaped = true;
+                continue;
+            } else if c == '"' {
+                quote_open = false;
+            } else {
+                cur.push(c);
+                if cur.len() >= PARAM_BUFFER {
+                    return Err(cur_col);
+                }
+                continue;
+            }
+        } else if c == '"' {
+            quote_open = true;
+            if !have {
+                have = true;
+                cur_col = here;
+            }
+            continue;
+        }
+        match c {
+            // A closing quote ends the argument, even an empty one (`""`).
+            '"' => {}
+            ' ' | '\t' | '\n' => {
+                if cur.is_empty() {
+                    // Two blanks: no argument.
+                    have = false;
+                    continue;
+                }
+            }
+            _ => {
+                if !have {
+                    have = true;
+                    cur_col = here;
+                }
+                cur.push(c);
+                if cur.len() >= PARAM_BUFFER {
+                    return Err(cur_col);
+                }
+                continue;
+            }
+        }
+        // End of an argument (a blank, or a closing quote).
+        out.push(Token {
+            text: Cow::Owned(std::mem::take(&mut cur)),
+            col: cur_col,
+        });
+        have = false;
+    }
+    if !cur.is_empty() {
+        out.push(Token {
+            text: Cow::Owned(cur),
+            col: cur_col,
+        });
+    }
+    Ok(first_col + s.chars().count() as u32)
+}

@@ -1,0 +1,263 @@
+-P INPUT ACCEPT
+-P FORWARD ACCEPT
+-P OUTPUT ACCEPT
+-N X
+-N Y
+-A INPUT -j ACCEPT
+-A INPUT -s 10.0.0.1/32 -j DROP
+-A INPUT -s 10.0.0.0/8 -d 192.168.1.0/24 -j RETURN
+-A INPUT ! -s 10.0.0.0/8 ! -d 1.2.3.4/32 -j ACCEPT
+-A INPUT -s 10.0.0.0/32 -j ACCEPT
+-A INPUT -s 10.1.0.0/16 -j ACCEPT
+-A INPUT -s 8.0.0.1/32 -j ACCEPT
+-A INPUT -i eth0 -j ACCEPT
+-A INPUT ! -i eth+ -j ACCEPT
+-A INPUT ! -i + -j ACCEPT
+-A INPUT -p tcp -j ACCEPT
+-A INPUT -p udp -j ACCEPT
+-A INPUT -p icmp -j ACCEPT
+-A INPUT -p gre -j ACCEPT
+-A INPUT ! -p esp -j ACCEPT
+-A INPUT -p sctp -j ACCEPT
+-A INPUT -p 253 -j ACCEPT
+-A INPUT -p ipv6-icmp -j ACCEPT
+-A INPUT -f -j DROP
+-A INPUT ! -f -j DROP
+-A INPUT -j X
+-A INPUT -g X
+-A INPUT
+-A INPUT -p tcp
+-A INPUT -m comment --comment x
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --sport 1024:65535 --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 0:1023 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 1024:65535 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80:443 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+-A INPUT -p tcp -m tcp ! --sport 80 ! --dport 90:100 -j ACCEPT
+-A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT
+-A INPUT -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT
+-A INPUT -p tcp -m tcp --tcp-flags SYN,ACK SYN -j ACCEPT
+-A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE -j DROP
+-A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG FIN,SYN,RST,PSH,ACK,URG -j DROP
+-A INPUT -p tcp -m tcp --tcp-flags FIN,ACK FIN -j DROP
+-A INPUT -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -j DROP
+-A INPUT -p tcp -m tcp -j DROP
+-A INPUT -p tcp -m tcp --tcp-option 2 -j ACCEPT
+-A INPUT -p tcp -m tcp ! --tcp-option 8 -j ACCEPT
+-A INPUT -p tcp -m tcp --sport 5 --dport 80 --tcp-option 2 --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT
+-A INPUT -p udp -m udp --dport 53 -j ACCEPT
+-A INPUT -p udp -m udp --sport 67:68 ! --dport 53 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 3/4 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 3/3 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 3 -j ACCEPT
+-A INPUT -p icmp -m icmp ! --icmp-type 0 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type any -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 11 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 0/0 -j ACCEPT
+-A INPUT -p tcp -m multiport --dports 80,443,8000:8080 -j ACCEPT
+-A INPUT -p tcp -m multiport ! --sports 1,2,3 -j ACCEPT
+-A INPUT -p tcp -m multiport --dports 80 -j ACCEPT
+-A INPUT -p tcp -m multiport --sports 80 -j ACCEPT
+-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15 -j ACCEPT
+-A INPUT -m addrtype --dst-type LOCAL -j ACCEPT
+-A INPUT -m addrtype ! --src-type BROADCAST,MULTICAST --dst-type UNICAST,LOCAL -j ACCEPT
+-A INPUT -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m conntrack --ctstate INVALID,NEW,RELATED,ESTABLISHED,UNTRACKED,SNAT,DNAT -j ACCEPT
+-A INPUT -m conntrack ! --ctstate NEW -j ACCEPT
+-A INPUT -m conntrack --ctstatus EXPECTED,SEEN_REPLY,ASSURED,CONFIRMED -j ACCEPT
+-A INPUT -m conntrack ! --ctstatus NONE -j ACCEPT
+-A INPUT -m conntrack --ctproto 6 -j ACCEPT
+-A INPUT -m conntrack ! --ctproto 17 -j ACCEPT
+-A INPUT -m conntrack --ctorigsrc 10.0.0.1 --ctorigdst 10.0.0.0/8 -j ACCEPT
+-A INPUT -m conntrack ! --ctreplsrc 10.1.2.3/16 ! --ctrepldst 1.2.3.4 -j ACCEPT
+-A INPUT -m conntrack --ctorigsrcport 80 --ctorigdstport 1000:2000 -j ACCEPT
+-A INPUT -m conntrack ! --ctreplsrcport 80 --ctrepldstport 5 -j ACCEPT
+-A INPUT -m conntrack --ctexpire 10 -j ACCEPT
+-A INPUT -m conntrack ! --ctexpire 10:20 -j ACCEPT
+-A INPUT -m conntrack --ctdir ORIGINAL -j ACCEPT
+-A INPUT -m conntrack --ctdir REPLY -j ACCEPT
+-A INPUT -m conntrack --ctstate NEW --ctproto 6 --ctorigsrc 1.1.1.1 --ctorigdstport 22 --ctstatus ASSURED --ctexpire 5 --ctdir REPLY -j ACCEPT
+-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -m state ! --state INVALID,NEW,UNTRACKED -j ACCEPT
+-A INPUT -m mark --mark 0x4000/0x4000 -j ACCEPT
+-A INPUT -m mark ! --mark 0x1 -j ACCEPT
+-A INPUT -m mark --mark 0xffffffff -j ACCEPT
+-A INPUT -m mark --mark 0xa/0xff -j ACCEPT
+-A INPUT -m connmark --mark 0x1 -j ACCEPT
+-A INPUT -m connmark ! --mark 0x1/0xf -j ACCEPT
+-A INPUT -m comment --comment "kubernetes service portals" -j ACCEPT
+-A INPUT -m comment --comment simple_Word-1 -j ACCEPT
+-A INPUT -m comment --comment "ns0/svc0:p80" -j ACCEPT
+-A INPUT -m comment --comment "it\'s a \"quote\" and \\ backslash" -j ACCEPT
+-A INPUT -m comment --comment "" -j ACCEPT
+-A INPUT -m comment --comment a -m comment --comment b -j ACCEPT
+-A INPUT -m comment --comment 012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234 -j ACCEPT
+-A INPUT -m statistic --mode random --probability 0.50000000000 -j ACCEPT
+-A INPUT -m statistic --mode random --probability 0.33333333349 -j ACCEPT
+-A INPUT -m statistic --mode random --probability 0.20000000019 -j ACCEPT
+-A INPUT -m statistic --mode random --probability 1.00000000000 -j ACCEPT
+-A INPUT -m statistic --mode random --probability 0.00000000000 -j ACCEPT
+-A INPUT -m statistic --mode random ! --probability 0.25000000000 -j ACCEPT
+-A INPUT -m statistic --mode nth --every 3 --packet 2 -j ACCEPT
+-A INPUT -m statistic --mode nth ! --every 2 --packet 1 -j ACCEPT
+-A INPUT -m recent --set --name DEFAULT --mask 255.255.255.255 --rsource -j ACCEPT
+-A INPUT -m recent --set --name SSH --mask 255.255.255.255 --rsource -j ACCEPT
+-A INPUT -m recent --update --seconds 60 --hitcount 4 --name SSH --mask 255.255.255.255 --rsource -j DROP
+-A INPUT -m recent ! --rcheck --seconds 60 --reap --rttl --name X --mask 255.255.255.0 --rdest -j DROP
+-A INPUT -m recent --remove --name DEFAULT --mask 255.255.255.255 --rsource -j ACCEPT
+-A INPUT -m limit --limit 1/sec -j ACCEPT
+-A INPUT -m limit --limit 3/min --limit-burst 10 -j ACCEPT
+-A INPUT -m limit --limit 5/sec -j ACCEPT
+-A INPUT -m limit --limit 7/hour -j ACCEPT
+-A INPUT -m limit --limit 1/day -j ACCEPT
+-A INPUT -m limit --limit 100/sec -j ACCEPT
+-A INPUT -m limit --limit 10/min -j ACCEPT
+-A INPUT -m limit --limit 25/min --limit-burst 100 -j ACCEPT
+-A INPUT -m limit --limit 1000/sec -j ACCEPT
+-A INPUT -m limit --limit 3/sec -j ACCEPT
+-A INPUT -m limit --limit 7/sec -j ACCEPT
+-A INPUT -m limit --limit 3/hour -j ACCEPT
+-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -j ACCEPT
+-A INPUT -m iprange --src-range 1.1.1.1-1.1.1.1 ! --dst-range 10.0.0.1-10.0.0.9 -j ACCEPT
+-A INPUT -m mac --mac-source 00:11:22:aa:bb:cc -j ACCEPT
+-A INPUT -m mac ! --mac-source 00:11:22:33:44:55 -j ACCEPT
+-A INPUT -m mac --mac-source 00:01:02:03:04:05 -j ACCEPT
+-A INPUT -m pkttype --pkt-type broadcast -j DROP
+-A INPUT -m pkttype ! --pkt-type multicast -j DROP
+-A INPUT -m pkttype --pkt-type unicast -j DROP
+-A INPUT -m pkttype --pkt-type otherhost -j DROP
+-A INPUT -j REJECT --reject-with icmp-port-unreachable
+-A INPUT -j REJECT --reject-with icmp-net-unreachable
+-A INPUT -j REJECT --reject-with icmp-host-unreachable
+-A INPUT -j REJECT --reject-with icmp-proto-unreachable
+-A INPUT -j REJECT --reject-with icmp-net-prohibited
+-A INPUT -j REJECT --reject-with icmp-host-prohibited
+-A INPUT -j REJECT --reject-with icmp-admin-prohibited
+-A INPUT -p tcp -j REJECT --reject-with tcp-reset
+-A INPUT -j LOG
+-A INPUT -j LOG --log-prefix "IN: " --log-level 6
+-A INPUT -j LOG --log-level 6
+-A INPUT -j LOG --log-prefix drop --log-level 7 --log-tcp-sequence --log-tcp-options --log-ip-options --log-uid --log-macdecode
+-A INPUT -j LOG --log-prefix 0123456789012345678901234567
+-A INPUT -j LOG --log-prefix 01234567890123456789012345678
+-A INPUT -j LOG --log-level 0
+-A INPUT -j NFLOG
+-A INPUT -j NFLOG --nflog-prefix "p x" --nflog-group 5 --nflog-threshold 10
+-A INPUT -j NFLOG --nflog-size 128
+-A INPUT -j NFLOG --nflog-threshold 1
+-A INPUT -m comment --comment late -j ACCEPT
+-A INPUT -s 1.2.3.4/32 -j ACCEPT
+-A INPUT -s 5.6.7.8/32 -j ACCEPT
+-A INPUT -s 1.2.3.4/32 -d 9.9.9.9/32 -j ACCEPT
+-A INPUT -s 1.2.3.4/32 -d 8.8.8.8/32 -j ACCEPT
+-A INPUT -s 5.6.7.8/32 -d 9.9.9.9/32 -j ACCEPT
+-A INPUT -s 5.6.7.8/32 -d 8.8.8.8/32 -j ACCEPT
+-A INPUT -d 1.2.3.4/32 -j ACCEPT
+-A INPUT -d 5.6.7.8/32 -j ACCEPT
+-A INPUT -p tcp -m tcp --sport 80 -j ACCEPT
+-A INPUT -p udp -m udp -j ACCEPT
+-A INPUT -m comment --comment x -j ACCEPT
+-A INPUT -m state --state NEW -j ACCEPT
+-A INPUT -p tcp -m comment --comment x -m tcp --dport 80 -j ACCEPT
+-A INPUT -p tcp -m tcp --sport 90 --dport 80 -j ACCEPT
+-A INPUT -m mark --mark 0x1/0x1 -m mark --mark 0x2 -j ACCEPT
+-A INPUT -m iprange --src-range 10.0.0.9-10.0.0.1 -j ACCEPT
+-A INPUT -m recent --rcheck --name DEFAULT --mask 255.255.255.255 --rsource -j ACCEPT
+-A INPUT -m statistic --mode nth --every 1 --packet 0 -j ACCEPT
+-A INPUT -m statistic --mode random --probability 0.10000000009 -j ACCEPT
+-A INPUT -m statistic --mode random --probability 0.06250000000 -j ACCEPT
+-A INPUT -m conntrack --ctexpire 20:10 -j ACCEPT
+-A INPUT -m conntrack --ctorigsrcport 90:80 -j ACCEPT
+-A INPUT -m conntrack --ctorigsrcport 0 -j ACCEPT
+-A INPUT -m conntrack --ctproto 0 -j ACCEPT
+-A INPUT -m conntrack --ctproto 47 -j ACCEPT
+-A INPUT -m conntrack --ctorigsrc 10.0.0.0 -j ACCEPT
+-A INPUT -m conntrack --ctorigsrc 10.0.0.1/16 -j ACCEPT
+-A INPUT -m conntrack --ctorigsrc 10.0.0.1/0 -j ACCEPT
+-A INPUT -m conntrack --ctstatus ASSURED -j ACCEPT
+-A INPUT -s 1.0.3.0/255.0.255.0 -j ACCEPT
+-A INPUT -s 1.2.0.0/16 -j ACCEPT
+-A INPUT -m mark --mark 0x8 -j ACCEPT
+-A INPUT -p udp -m udp --sport 53 --dport 53 -j ACCEPT
+-A INPUT -j TRACE
+-A INPUT -j MARK --set-xmark 0x1/0xffffffff
+-A INPUT -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff
+-A INPUT -j NFLOG --nflog-size 0
+-A INPUT -m comment --comment "tab	x" -j ACCEPT
+-A INPUT -m comment --comment "é" -j ACCEPT
+-A INPUT -m comment --comment "a\'b" -j ACCEPT
+-A INPUT -p tcp -m comment --comment x -m tcp -j ACCEPT
+-A INPUT -i eth0+ -j ACCEPT
+-A INPUT -i eth/0 -j ACCEPT
+-A INPUT -p tcp -m tcp --sport 90 --dport 80 -m comment --comment x -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 90 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 90 --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 80 -m tcp -j ACCEPT
+-A INPUT -p tcp -m tcp -m tcp --dport 80 -j ACCEPT
+-A INPUT -p tcp -m tcp --sport 1 ! --dport 80 -j ACCEPT
+-A INPUT -p tcp -m tcp --tcp-option 5 -m tcp --dport 80 -j ACCEPT
+-A INPUT -p udp -m udp --sport 1 --dport 2 -m mark --mark 0x1 -j ACCEPT
+-A INPUT -m mark --mark 0x1 -m mark --mark 0x1 -j ACCEPT
+-A INPUT -m comment --comment a -m comment --comment a -j ACCEPT
+-A INPUT -m recent --rcheck --hitcount 300 --name DEFAULT --mask 255.255.255.255 --rsource -j ACCEPT
+-A INPUT -m recent --rcheck --hitcount 255 --name DEFAULT --mask 255.255.255.255 --rsource -j ACCEPT
+-A INPUT -m recent --rcheck --seconds 5 --hitcount 20 --rttl --name DEFAULT --mask 255.255.255.255 --rsource -j ACCEPT
+-A INPUT -m limit --limit 2/hour --limit-burst 1 -j ACCEPT
+-A INPUT -m limit --limit 1/hour -j ACCEPT
+-A INPUT -m limit --limit 4/day -j ACCEPT
+-A INPUT -m limit --limit 1000/day -j ACCEPT
+-A INPUT -m limit --limit 17/min -j ACCEPT
+-A INPUT -m limit --limit 10000/sec -j ACCEPT
+-A INPUT -m limit --limit 2/min -j ACCEPT
+-A INPUT -p tcp -m tcp --sport 0 -j ACCEPT
+-A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG FIN -j ACCEPT
+-A INPUT -p tcp -m tcp --tcp-flags SYN SYN -j ACCEPT
+-A INPUT -m addrtype --src-type UNSPEC,ANYCAST,BLACKHOLE,UNREACHABLE,PROHIBIT,THROW,NAT,XRESOLVE -j ACCEPT
+-A INPUT -s 127.0.0.0/8 -d 127.0.0.1/32 -i lo -p tcp -m tcp --dport 1 -j ACCEPT
+-A INPUT -s 1.1.1.1/32 -p tcp -m comment --comment y -j RETURN
+-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -m recent --set --name SSH --mask 255.255.255.0 --rsource -j ACCEPT
+-A INPUT -m conntrack --ctorigdst 10.0.0.1 -j ACCEPT
+-A INPUT -m conntrack --ctorigsrcport 22 -j ACCEPT
+-A INPUT -p 255 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 0 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 3/0 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 5/3 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 18 -j ACCEPT
+-A INPUT -j LOG --log-level 1
+-A INPUT -j LOG --log-prefix "é é"
+-A INPUT -p tcp -m hashlimit --hashlimit-upto 10/sec --hashlimit-burst 20 --hashlimit-mode srcip --hashlimit-name h1 -j ACCEPT
+-A INPUT -m hashlimit --hashlimit-above 1/min --hashlimit-burst 5 --hashlimit-mode srcip,dstport --hashlimit-name h2 -j DROP
+-A INPUT -m hashlimit --hashlimit-upto 5/hour --hashlimit-burst 5 --hashlimit-mode srcport,dstip --hashlimit-name h3 --hashlimit-htable-size 64 --hashlimit-htable-max 128 --hashlimit-htable-gcinterval 500 --hashlimit-srcmask 24 --hashlimit-dstmask 16 -j ACCEPT
+-A INPUT -p tcp -m connlimit --connlimit-above 10 --connlimit-mask 24 --connlimit-saddr -j REJECT --reject-with tcp-reset
+-A INPUT -p tcp -m connlimit --connlimit-upto 5 --connlimit-mask 32 --connlimit-daddr -j ACCEPT
+-A INPUT -p tcp -m multiport --ports 22,80:90 -j ACCEPT
+-A INPUT -p udp -m multiport ! --dports 53,67:68 -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 8/0 -j ACCEPT
+-A INPUT -m conntrack --ctstate NEW,ESTABLISHED -m conntrack ! --ctstatus ASSURED -j ACCEPT
+-A INPUT -j LOG --log-prefix x --log-tcp-options
+-A INPUT -j LOG --log-uid
+-A INPUT -j NFLOG --nflog-group 2
+-A INPUT -j MARK --set-xmark 0x0/0xffffffff
+-A INPUT -j MARK --set-xmark 0xffffffff/0xffffffff
+-A FORWARD -i veth+ ! -o docker0 -j ACCEPT
+-A FORWARD -m physdev --physdev-in eth0 -j ACCEPT
+-A FORWARD -m physdev ! --physdev-out veth+ --physdev-is-bridged -j ACCEPT
+-A FORWARD -m physdev --physdev-is-in ! --physdev-is-out -j ACCEPT
+-A FORWARD -m physdev --physdev-is-in --physdev-in b --physdev-is-out --physdev-out a --physdev-is-bridged -j ACCEPT
+-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1000
+-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+-A FORWARD -p tcp -m tcp --tcp-flags ACK ACK -j TCPMSS --set-mss 1000
+-A FORWARD -m physdev --physdev-is-out -j ACCEPT
+-A FORWARD -i docker0 ! -o docker0 -j ACCEPT
+-A OUTPUT -m addrtype --src-type LOCAL --limit-iface-out -j ACCEPT
+-A OUTPUT -m owner --uid-owner 0 -j ACCEPT
+-A OUTPUT -m owner ! --uid-owner 1000-2000 --gid-owner 5 -j ACCEPT
+-A OUTPUT -m owner --socket-exists -j ACCEPT
+-A OUTPUT -m owner ! --socket-exists --uid-owner 0 --gid-owner 100 -j ACCEPT
+-A OUTPUT -o eth0 -m owner --uid-owner 0 -j ACCEPT
+-A OUTPUT -m physdev --physdev-out eth0 --physdev-is-bridged -j ACCEPT
+-A X -j Y

@@ -1,0 +1,30 @@
+-P PREROUTING ACCEPT
+-P INPUT ACCEPT
+-P FORWARD ACCEPT
+-P OUTPUT ACCEPT
+-P POSTROUTING ACCEPT
+-N X
+-N Y
+-A PREROUTING -j MARK --set-xmark 0x4000/0x4000
+-A PREROUTING -j MARK --set-xmark 0x1/0xffffffff
+-A PREROUTING -j MARK --set-xmark 0x1/0xf1
+-A PREROUTING -j MARK --set-xmark 0x0/0xffffff00
+-A PREROUTING -j MARK --set-xmark 0x4000/0x0
+-A PREROUTING -j CONNMARK --set-xmark 0x1/0x1
+-A PREROUTING -j CONNMARK --set-xmark 0x5/0xffffffff
+-A PREROUTING -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff
+-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff
+-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff
+-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xf --ctmask 0xf0
+-A PREROUTING -j CONNMARK --set-xmark 0x0/0xffffff00
+-A PREROUTING -j CONNMARK --set-xmark 0x1/0x0
+-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xffffffff
+-A PREROUTING -j CONNMARK --set-xmark 0x1/0xf
+-A PREROUTING -j CONNMARK --set-xmark 0x1/0xf1
+-A PREROUTING -j CHECKSUM --checksum-fill
+-A PREROUTING -j TRACE
+-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400
+-A FORWARD -p tcp -j TCPMSS --set-mss 1400
+-A POSTROUTING -p udp -j CHECKSUM --checksum-fill
+-A POSTROUTING -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu

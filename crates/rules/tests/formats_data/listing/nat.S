@@ -1,0 +1,44 @@
+-P PREROUTING ACCEPT
+-P INPUT ACCEPT
+-P OUTPUT ACCEPT
+-P POSTROUTING ACCEPT
+-N X
+-N Y
+-A PREROUTING -p tcp -m tcp --dport 2345 -j DNAT --to-destination 10.55.66.2:8000
+-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1-10.0.0.5:80-90 --random --persistent
+-A PREROUTING -j DNAT --to-destination 10.0.0.1
+-A PREROUTING -p tcp -j DNAT --to-destination :8080
+-A PREROUTING -p udp -j DNAT --to-destination 10.0.0.1:53
+-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:0
+-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80
+-A PREROUTING -p tcp -j REDIRECT --to-ports 8080
+-A PREROUTING -p tcp -j REDIRECT --to-ports 8080-8090 --random
+-A PREROUTING -m addrtype --dst-type LOCAL -j X
+-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.5-10.0.0.1
+-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80-90/100
+-A PREROUTING -p icmp -j DNAT --to-destination 10.0.0.1:80
+-A PREROUTING -p sctp -j DNAT --to-destination 10.0.0.1:80
+-A PREROUTING -p dccp -j DNAT --to-destination 10.0.0.1:80
+-A PREROUTING ! -p tcp -j DNAT --to-destination 10.0.0.1:80
+-A PREROUTING -p tcp -j DNAT --to-destination :80-90
+-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1
+-A PREROUTING -p tcp -j REDIRECT --to-ports 0
+-A PREROUTING -p icmp -j REDIRECT --to-ports 80
+-A PREROUTING -j ACCEPT
+-A PREROUTING -p tcp -j DNAT --to-destination 1.2.3.4:22
+-A PREROUTING -p tcp -j DNAT --to-destination 1.2.3.4
+-A INPUT -j ACCEPT
+-A INPUT -j SNAT --to-source 1.2.3.4
+-A OUTPUT -p udp -j REDIRECT
+-A POSTROUTING -j SNAT --to-source 1.2.3.4
+-A POSTROUTING -p udp -j SNAT --to-source 1.2.3.4-1.2.3.10:1000-2000 --random --random-fully --persistent
+-A POSTROUTING -j MASQUERADE
+-A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000 --random
+-A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000
+-A POSTROUTING -j MASQUERADE --random-fully
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A POSTROUTING -p tcp -j MASQUERADE --to-ports 0
+-A POSTROUTING -p tcp -j MASQUERADE --to-ports 80
+-A POSTROUTING -o eth0 -p tcp -j SNAT --to-source 1.2.3.4:1000
+-A POSTROUTING -j SNAT --to-source 1.2.3.4 --random --persistent
+-A X -j DNAT --to-destination 1.2.3.4

@@ -1,0 +1,15 @@
+-P PREROUTING ACCEPT
+-P OUTPUT ACCEPT
+-N X
+-N Y
+-A PREROUTING -j NOTRACK
+-A PREROUTING -j CT --notrack
+-A PREROUTING -j CT
+-A PREROUTING -j CT --zone 1
+-A PREROUTING -j MARK --set-xmark 0x1/0xffffffff
+-A PREROUTING -m rpfilter --loose --validmark --accept-local --invert -j DROP
+-A PREROUTING -m rpfilter -j ACCEPT
+-A PREROUTING -p tcp -j CT --helper ftp
+-A PREROUTING -p tcp -j CT --helper ftp --zone 5
+-A OUTPUT -p tcp -m tcp --dport 80 -j TRACE
+-A OUTPUT -j TRACE

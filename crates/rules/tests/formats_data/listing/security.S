@@ -1,0 +1,7 @@
+-P INPUT ACCEPT
+-P FORWARD ACCEPT
+-P OUTPUT ACCEPT
+-N X
+-N Y
+-A INPUT -j ACCEPT
+-A INPUT -m conntrack --ctstate NEW -j DROP

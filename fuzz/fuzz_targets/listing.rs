@@ -1,0 +1,8 @@
+//! `iptables -L [-n] [-v] [--line-numbers]` listings.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let _ = pktpath_rules::formats::parse_listing(&text, "fuzz", pktpath_rules::TableName::Filter);
+});
