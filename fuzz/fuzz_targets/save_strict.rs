@@ -9,6 +9,10 @@ fuzz_target!(|data: &[u8]| {
         let printed = pktpath_rules::print_ruleset(&rs);
         let again = pktpath_rules::parse_save(&printed, "printed")
             .unwrap_or_else(|e| panic!("printed ruleset does not parse: {e}\n{printed}"));
-        assert_eq!(printed, pktpath_rules::print_ruleset(&again), "print is not stable");
+        assert_eq!(
+            printed,
+            pktpath_rules::print_ruleset(&again),
+            "print is not stable"
+        );
     }
 });

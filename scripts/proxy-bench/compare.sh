@@ -9,15 +9,20 @@
 #   UDP: memory and fds per flow over 1,000 client flows, round-trip
 #        latency of 64-byte datagrams.
 # A "direct" column measures the backend without a proxy, for reference.
+# Each of ROUNDS rounds starts every proxy afresh (the order of the two
+# proxies alternates between rounds); the table shows per metric the median
+# over the rounds, and the worst round for failure counts (bytes lost, fds
+# left, ...).
 #
 # Usage: scripts/proxy-bench/compare.sh
 # Environment: DOCKER_PROXY (path), PKTPATH (a built pktpath binary),
-#   CARGO_TARGET_DIR, BULK_MIB (default 1024), RTTS (20000), CONNS (1000),
+#   CARGO_TARGET_DIR, ROUNDS (default 3), BULK_MIB (1024), RTTS (20000), CONNS (1000),
 #   OUT (result directory, default a new /tmp/proxy-bench.XXXXXX).
 # Every process it starts is stopped by PID at exit; every step is bounded.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROUNDS=${ROUNDS:-3}
 BULK_MIB=${BULK_MIB:-1024}
 RTTS=${RTTS:-20000}
 CONNS=${CONNS:-1000}
@@ -72,30 +77,30 @@ done
 BPORT=$(awk '/^port /{print $2}' "$OUT/backend.port")
 [ -n "$BPORT" ] || { echo "backend did not start" >&2; exit 1; }
 
-# run_proxy LABEL PROTO CMD...: starts CMD with docker-proxy's flags and a
-# status pipe on fd 3 (as dockerd does), waits for "0", runs the load
+# run_proxy ROUND LABEL PROTO CMD...: starts CMD with docker-proxy's flags
+# and a status pipe on fd 3 (as dockerd does), waits for "0", runs the load
 # generator against it, stops it with SIGTERM.
 run_proxy() {
-    local label=$1 proto=$2
-    shift 2
-    local port pid i
+    local round=$1 label=$2 proto=$3
+    shift 3
+    local port pid i base="$OUT/$label.$proto.$round"
     port=$("$LOADGEN" freeport)
     "$@" -proto "$proto" -host-ip 127.0.0.1 -host-port "$port" \
         -container-ip 127.0.0.1 -container-port "$BPORT" \
-        3> >(cat >"$OUT/$label.$proto.status") 2>"$OUT/$label.$proto.stderr" &
+        3> >(cat >"$base.status") 2>"$base.stderr" &
     pid=$!
     STARTED+=("$pid")
     for i in $(seq 100); do
-        [ "$(head -c1 "$OUT/$label.$proto.status" 2>/dev/null)" = 0 ] && break
+        [ "$(head -c1 "$base.status" 2>/dev/null)" = 0 ] && break
         sleep 0.1
     done
-    if [ "$(head -c1 "$OUT/$label.$proto.status" 2>/dev/null)" != 0 ]; then
+    if [ "$(head -c1 "$base.status" 2>/dev/null)" != 0 ]; then
         echo "$label ($proto) did not report started:" >&2
-        cat "$OUT/$label.$proto.status" "$OUT/$label.$proto.stderr" >&2 || true
+        cat "$base.status" "$base.stderr" >&2 || true
         exit 1
     fi
-    echo "== $label $proto (pid $pid, 127.0.0.1:$port -> 127.0.0.1:$BPORT)" >&2
-    load "$proto" "127.0.0.1:$port" --pid "$pid" --out "$OUT/$label.$proto.txt"
+    echo "== round $round: $label $proto (pid $pid, 127.0.0.1:$port -> 127.0.0.1:$BPORT)" >&2
+    load "$proto" "127.0.0.1:$port" --pid "$pid" --out "$base.txt"
     kill -TERM "$pid"
     wait "$pid" || true
 }
@@ -112,20 +117,34 @@ load() {
     fi
 }
 
-echo "== direct to the backend (no proxy)" >&2
-load tcp "127.0.0.1:$BPORT" --out "$OUT/direct.tcp.txt"
-load udp "127.0.0.1:$BPORT" --out "$OUT/direct.udp.txt"
-for proto in tcp udp; do
-    run_proxy docker-proxy "$proto" "$DOCKER_PROXY"
-    run_proxy pktpath "$proto" "$PKTPATH" proxy
+files() { # LABEL: that label's result files of every round, comma-separated
+    local r out=""
+    for r in $(seq "$ROUNDS"); do
+        out="$out$OUT/$1.tcp.$r.txt,$OUT/$1.udp.$r.txt,"
+    done
+    echo "${out%,}"
+}
+
+for round in $(seq "$ROUNDS"); do
+    echo "== round $round: direct to the backend (no proxy)" >&2
+    load tcp "127.0.0.1:$BPORT" --out "$OUT/direct.tcp.$round.txt"
+    load udp "127.0.0.1:$BPORT" --out "$OUT/direct.udp.$round.txt"
+    for proto in tcp udp; do
+        if [ $((round % 2)) = 1 ]; then
+            run_proxy "$round" docker-proxy "$proto" "$DOCKER_PROXY"
+            run_proxy "$round" pktpath "$proto" "$PKTPATH" proxy
+        else
+            run_proxy "$round" pktpath "$proto" "$PKTPATH" proxy
+            run_proxy "$round" docker-proxy "$proto" "$DOCKER_PROXY"
+        fi
+    done
 done
 
 echo
 echo "docker-proxy: $DOCKER_PROXY ($(dpkg-query -W -f='${Package} ${Version}' docker.io 2>/dev/null || echo 'version unknown'))"
 echo "pktpath:      $PKTPATH proxy"
-echo "machine:      $(nproc) cores, Linux $(uname -r); results in $OUT"
+echo "machine:      $(nproc) cores, Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "rounds:       $ROUNDS (median; worst round for failure counts); results in $OUT"
 echo
-"$LOADGEN" table \
-    "docker-proxy=$OUT/docker-proxy.tcp.txt,$OUT/docker-proxy.udp.txt" \
-    "pktpath=$OUT/pktpath.tcp.txt,$OUT/pktpath.udp.txt" \
-    "direct=$OUT/direct.tcp.txt,$OUT/direct.udp.txt"
+"$LOADGEN" table "docker-proxy=$(files docker-proxy)" "pktpath=$(files pktpath)" \
+    "direct=$(files direct)"

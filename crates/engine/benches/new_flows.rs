@@ -18,18 +18,25 @@
 //!   (`netif_receive` → `ip_rcv` → route → `ip_error`), which also sends the ICMP error
 //!   through OUTPUT/POSTROUTING to the client for every flow (the engine does not model
 //!   ICMP rate limiting), so it does more work per flow than the kernel does.
-//! - `small_world/docker-memcached`: one whole probe (a client exchange, timers included)
-//!   in the small docker-memcached fixture, for reference.
+//! - `kube_proxy_10000x5/prerouting_unindexed`: `prerouting` with the chain indexes
+//!   turned off (`IndexPolicy::Never`: every rule in order, as the kernel does).
+//! - `small_world/probe/…`: one whole probe (a client exchange, timers included) in the
+//!   small docker-memcached fixture, for reference; `probe_traced/…` the same recording
+//!   events with the capture's TRACE rules, as `pktpath check` runs it.
+//!
+//! Before timing, the bench prints the parse and compile times and the heap allocations
+//! per flow (counted by a wrapping global allocator).
 //!
 //! The destination is the *last* UDP service of KUBE-SERVICES (svc9999, 10.96.39.25:53):
 //! the kernel walks all 10,000 dispatch rules for it, which is the ~7,400 flows/s the
-//! issue quotes. Override with `PKTPATH_BENCH_DST=IP:PORT`; use another ruleset file with
+//! issue quotes (the first UDP service, 10.96.0.19:53, runs at ~160,000/s). Override with `PKTPATH_BENCH_DST=IP:PORT`; use another ruleset file with
 //! `PKTPATH_BENCH_RULES=FILE`.
 //!
 //! The ruleset is generated once with python3 and cached in `<target>/bench-data/`.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pktpath_engine::packet::{Packet, L4};
+use pktpath_engine::ruleset::index::IndexPolicy;
 use pktpath_engine::sim::Task;
 use pktpath_engine::stack::hooks::{HookVerdict, Hop};
 use pktpath_engine::stack::route::InRoute;
@@ -282,6 +289,8 @@ impl KubeBench {
 
     /// One new flow's first packet through the host, as the kernel handles it in the
     /// measurement: conntrack + PREROUTING, the input route, the drop.
+    /// (Not inlined, so that `scripts/bench/instructions.sh` can count inside it.)
+    #[inline(never)]
     fn prerouting(&mut self, i: u32) -> (HookVerdict, InRoute, Packet) {
         let mut pkt = datagram(i, self.dst.0, self.dst.1);
         // netif_receive / ip_rcv
@@ -305,7 +314,15 @@ impl KubeBench {
         (v, r, pkt)
     }
 
+    /// [`KubeBench::prerouting`] under its own name, for the bench without chain indexes
+    /// (so that `scripts/bench/instructions.sh` counts it apart).
+    #[inline(never)]
+    fn prerouting_unindexed(&mut self, i: u32) -> (HookVerdict, InRoute, Packet) {
+        self.prerouting(i)
+    }
+
     /// The engine's whole receive path for the frame (ICMP error included).
+    #[inline(never)]
     fn ip_rcv(&mut self, i: u32) {
         let pkt = datagram(i, self.dst.0, self.dst.1);
         let now = self.sim.now;
@@ -342,46 +359,46 @@ fn kube_proxy(c: &mut Criterion) {
         black_box(kb.prerouting(i));
     });
     let a_rcv = allocations_per_call(|i| kb.ip_rcv(i));
-    {
-        let (host, dev) = (kb.host, kb.dev);
-        let d = kb.dst;
-        let mut pkts = Vec::new();
-        let x = allocations_per_call(|i| {
-            let mut pkt = datagram(i, d.0, d.1);
-            pkt.iif = Some(dev);
-            let mut hop = Hop { iif: Some(dev), oif: None, nexthop: None };
-            kb.sim.nf_hook(host, Hook::Prerouting, &mut pkt, &mut hop);
-            kb.sim.ns_mut(host).ct.release(&pkt);
-            kb.sim.ns_mut(host).mstate.drawn.clear();
-            if i == 0 { pkts.push(pkt); }
-        });
-        let pkt = datagram(7, Ipv4Addr::new(10,244,0,1), 53);
-        let y = allocations_per_call(|_| { black_box(kb.sim.route_input(host, &pkt, dev)); });
-        eprintln!("DIAG nf_hook {x} route_input {y}");
-    }
     eprintln!("heap allocations per flow: prerouting {a_pre:.2}, ip_rcv {a_rcv:.2}");
 
-    let mut g = c.benchmark_group("kube_proxy_10000x5");
+    let group = if std::env::var_os("PKTPATH_BENCH_RULES").is_some() {
+        "kube_proxy_custom".to_string()
+    } else {
+        format!("kube_proxy_{SERVICES}x{ENDPOINTS}")
+    };
+    let dst = format!("{}:{}", kb.dst.0, kb.dst.1);
+    let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(1));
     let mut i = 0u32;
-    g.bench_function(
-        BenchmarkId::new("prerouting", format!("{}:{}", kb.dst.0, kb.dst.1)),
-        |b| {
-            b.iter(|| {
-                i = i.wrapping_add(1);
-                black_box(kb.prerouting(i))
-            })
-        },
-    );
-    g.bench_function(
-        BenchmarkId::new("ip_rcv", format!("{}:{}", kb.dst.0, kb.dst.1)),
-        |b| {
-            b.iter(|| {
-                i = i.wrapping_add(1);
-                kb.ip_rcv(i)
-            })
-        },
-    );
+    g.bench_function(BenchmarkId::new("prerouting", &dst), |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            black_box(kb.prerouting(i))
+        })
+    });
+    g.bench_function(BenchmarkId::new("ip_rcv", &dst), |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            kb.ip_rcv(i)
+        })
+    });
+    // The same work without the chain indexes (compiled headers only, every rule in
+    // order): what the index buys.
+    let mut linear = KubeBench {
+        sim: kb.sim.clone(),
+        ..kb
+    };
+    linear
+        .sim
+        .ns_mut(linear.host)
+        .rules
+        .reindex(IndexPolicy::Never);
+    g.bench_function(BenchmarkId::new("prerouting_unindexed", &dst), |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            black_box(linear.prerouting_unindexed(i))
+        })
+    });
     g.finish();
 }
 

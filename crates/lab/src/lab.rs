@@ -15,7 +15,7 @@ use crate::routing;
 use crate::snapshot::Snapshot;
 use crate::standins::{self, StandIn};
 use crate::state::{self, ProcRecord, State, StateDir};
-use crate::sys::{self, argv, in_ns, run, run_ok, run_with};
+use crate::sys::{self, argv, in_ns, run_ok, run_with};
 use crate::{iptables, sysctl};
 use pktpath_world::IfaceKind;
 use std::os::unix::fs::MetadataExt;
@@ -694,7 +694,9 @@ fn teardown_state(dir: &StateDir, st: &State) -> Vec<String> {
             }
         }
         if netns::exists(ns) {
-            if let Err(e) = run(&argv(&["ip", "netns", "del", ns])).and_then(|o| o.ok()) {
+            if let Err(e) =
+                sys::run_cleanup(&argv(&["ip", "netns", "del", ns])).and_then(|o| o.ok())
+            {
                 problems.push(e.to_string());
             }
         }

@@ -17,6 +17,7 @@
 
 pub mod classify;
 pub mod error;
+pub mod fuzz;
 pub mod iptables;
 mod lab;
 pub mod netns;

@@ -196,6 +196,20 @@ pub fn argv(words: &[&str]) -> Vec<String> {
 /// and returns `Err(Interrupted)`, and so does `limit` (`Err(Command)` naming the limit).
 pub fn run_with(argv: &[String], input: Option<&str>, limit: Duration) -> Result<Output> {
     check_interrupt()?;
+    exec(argv, input, limit, true)
+}
+
+/// Run a cleanup command: it runs even after Ctrl-C (which is when cleanup matters most).
+pub fn run_cleanup(argv: &[String]) -> Result<Output> {
+    exec(argv, None, Duration::from_secs(60), false)
+}
+
+fn exec(
+    argv: &[String],
+    input: Option<&str>,
+    limit: Duration,
+    interruptible: bool,
+) -> Result<Output> {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .stdin(if input.is_some() {
@@ -217,7 +231,7 @@ pub fn run_with(argv: &[String], input: Option<&str>, limit: Duration) -> Result
     }
     let out = reader(child.stdout.take());
     let err = reader(child.stderr.take());
-    let status = wait_child(&mut child, limit, argv)?;
+    let status = wait(&mut child, limit, argv, interruptible)?;
     Ok(Output {
         argv: argv.to_vec(),
         status,
@@ -248,6 +262,15 @@ fn reader<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<Str
 
 /// Wait for a child we started, polling for Ctrl-C; past `limit` it is killed.
 pub fn wait_child(child: &mut Child, limit: Duration, argv: &[String]) -> Result<ExitStatus> {
+    wait(child, limit, argv, true)
+}
+
+fn wait(
+    child: &mut Child,
+    limit: Duration,
+    argv: &[String],
+    interruptible: bool,
+) -> Result<ExitStatus> {
     let start = Instant::now();
     loop {
         if let Some(st) = child
@@ -256,10 +279,12 @@ pub fn wait_child(child: &mut Child, limit: Duration, argv: &[String]) -> Result
         {
             return Ok(st);
         }
-        if interrupted() || start.elapsed() > limit {
+        if (interruptible && interrupted()) || start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            check_interrupt()?;
+            if interruptible {
+                check_interrupt()?;
+            }
             return Err(LabError::Command {
                 cmd: shell_words(argv),
                 status: format!("still running after {} s, killed", limit.as_secs()),

@@ -137,7 +137,10 @@ fn read_errqueue(sock: &UdpSocket) -> Vec<String> {
             // SAFETY: CMSG_DATA of a valid header.
             let p = unsafe { libc::CMSG_DATA(c) };
             // SAFETY: CMSG_LEN(0) is a constant computation.
-            let data_len = len as usize - unsafe { libc::CMSG_LEN(0) } as usize;
+            let header = unsafe { libc::CMSG_LEN(0) } as usize;
+            // cmsg_len is a size_t on glibc, a socklen_t elsewhere.
+            #[allow(clippy::unnecessary_cast)]
+            let data_len = (len as usize).saturating_sub(header);
             if level == libc::SOL_IP && typ == libc::IP_RECVERR && data_len >= 16 {
                 // SAFETY: data_len bytes at p are the control message's payload.
                 let b = unsafe { std::slice::from_raw_parts(p, data_len) };

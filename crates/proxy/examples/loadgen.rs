@@ -12,8 +12,9 @@
 //! loadgen udp --target ADDR [--pid PID] [--out FILE] [--rtts N] [--flows N]
 //! loadgen freeport
 //!     Prints a 127.0.0.1 port free for both TCP and UDP.
-//! loadgen table LABEL=FILE...
-//!     Prints the results side by side.
+//! loadgen table LABEL=FILE[,FILE...]...
+//!     Prints the results side by side: per metric the median over the
+//!     files (rounds), or the worst value for failure counts.
 //! ```
 //!
 //! `--pid` is the proxy's process id, for memory (VmRSS), CPU time and
@@ -618,21 +619,21 @@ async fn udp_bench(f: &Flags) -> Res<()> {
 // ---------------------------------------------------------------- table
 
 fn table(args: &[String]) -> Res<()> {
-    let mut cols: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+    let mut cols: Vec<(String, BTreeMap<String, Vec<String>>)> = Vec::new();
     let mut order: Vec<String> = Vec::new();
     for a in args {
         let (label, files) = a
             .split_once('=')
             .ok_or(format!("{a}: want LABEL=FILE[,FILE]"))?;
-        let mut m = BTreeMap::new();
-        for file in files.split(',') {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for file in files.split(',').filter(|f| !f.is_empty()) {
             let text = io(file, std::fs::read_to_string(file))?;
             for line in text.lines() {
                 if let Some((k, v)) = line.split_once(' ') {
                     if !order.iter().any(|o| o == k) {
                         order.push(k.to_string());
                     }
-                    m.insert(k.to_string(), v.to_string());
+                    m.entry(k.to_string()).or_default().push(v.to_string());
                 }
             }
         }
@@ -649,10 +650,32 @@ fn table(args: &[String]) -> Res<()> {
     for k in &order {
         let mut line = format!("{k:<w0$}");
         for ((_, m), w) in cols.iter().zip(&widths) {
-            let v = m.get(k).map(String::as_str).unwrap_or("-");
+            let v = m.get(k).map(|vs| summarize(k, vs)).unwrap_or("-".into());
             let _ = write!(line, "  {v:>w$}");
         }
         println!("{line}");
     }
     Ok(())
+}
+
+/// Several rounds of one metric: the worst for a failure count (bytes
+/// lost, fds leaked, ...), the median otherwise.
+fn summarize(key: &str, values: &[String]) -> String {
+    let mut nums: Vec<f64> = values.iter().filter_map(|v| v.parse().ok()).collect();
+    if nums.len() != values.len() || nums.is_empty() {
+        return values.last().cloned().unwrap_or_default();
+    }
+    nums.sort_by(|a, b| a.total_cmp(b));
+    let worst = ["lost", "leak", "corrupt", "unanswered", "left"]
+        .iter()
+        .any(|w| key.contains(w));
+    let v = if worst {
+        nums[nums.len() - 1]
+    } else if nums.len() % 2 == 1 {
+        nums[nums.len() / 2]
+    } else {
+        (nums[nums.len() / 2 - 1] + nums[nums.len() / 2]) / 2.0
+    };
+    let decimals = values[0].split_once('.').map_or(0, |(_, d)| d.len());
+    format!("{v:.decimals$}")
 }

@@ -47,10 +47,22 @@ pub fn run_process(args: &[String], options: Options) -> Result<ExitCode, String
         Ok(p) => p,
         Err(e) => return fail(status, e.to_string()),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let workers = std::env::var("PKTPATH_PROXY_WORKERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    let built = match workers {
+        Some(0) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    };
+    let rt = match built {
         Ok(rt) => rt,
         Err(e) => return fail(status, format!("cannot start the runtime: {e}")),
     };

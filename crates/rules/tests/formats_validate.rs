@@ -12,12 +12,30 @@ use pktpath_rules::formats::restore_test;
 /// rules crate's parser; validate adds no stand-in for it). The test checks that the
 /// disagreement is still exactly this one, so closing the gap makes it fail here.
 const KNOWN_GAPS: &[(&str, &str)] = &[
-    ("TUM_Net_Firewall__iptables-save-2015-05-13_10-53-20_cheating", "unknown match `sctp`"),
-    ("TUM_Net_Firewall__iptables-save-2015-05-15_14-14-46_cheating", "unknown match `sctp`"),
-    ("TUM_Net_Firewall__iptables-save-2015-05-15_15-23-41_cheating", "unknown match `sctp`"),
-    ("TUM_Net_Firewall__iptables_20.11.2013_cheating", "unknown match `sctp`"),
-    ("TUM_Net__iptables-save-2015-05-15_15-23-41", "unknown match `sctp`"),
-    ("TUM_Net__iptables-save-2015-09-03_15-56-50", "unknown match `sctp`"),
+    (
+        "TUM_Net_Firewall__iptables-save-2015-05-13_10-53-20_cheating",
+        "unknown match `sctp`",
+    ),
+    (
+        "TUM_Net_Firewall__iptables-save-2015-05-15_14-14-46_cheating",
+        "unknown match `sctp`",
+    ),
+    (
+        "TUM_Net_Firewall__iptables-save-2015-05-15_15-23-41_cheating",
+        "unknown match `sctp`",
+    ),
+    (
+        "TUM_Net_Firewall__iptables_20.11.2013_cheating",
+        "unknown match `sctp`",
+    ),
+    (
+        "TUM_Net__iptables-save-2015-05-15_15-23-41",
+        "unknown match `sctp`",
+    ),
+    (
+        "TUM_Net__iptables-save-2015-09-03_15-56-50",
+        "unknown match `sctp`",
+    ),
     ("TUM_Net__iptables_20.10.2013", "unknown match `sctp`"),
     ("TUM_Net__iptables_25.07.2014", "unknown match `sctp`"),
 ];
@@ -96,7 +114,10 @@ fn check_dir(dir: &std::path::Path, expect_count: Option<usize>, tag: &str) -> (
             (false, Some((_, why))) => {
                 let still = matches!(&row.ours, Err((_, _, m)) if m.contains(why));
                 if !still {
-                    bad.push(format!("{} (known gap `{why}` no longer the reason)", describe(&row)));
+                    bad.push(format!(
+                        "{} (known gap `{why}` no longer the reason)",
+                        describe(&row)
+                    ));
                 }
             }
         }

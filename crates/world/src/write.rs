@@ -534,26 +534,18 @@ fn compact(v: &Value) -> String {
 
 // ---------------------------------------------------------------- sysctl.txt, ss.txt
 
-/// `key = value` lines of [`Sysctls::raw`]; where the typed fields say otherwise than
-/// `raw` (a world built in code), the key that the loader reads them from is set.
+/// `key = value` lines of [`Sysctls::raw`]. Where `raw` does not have the key a typed
+/// field is read from (a world built in code), that field's value is written, so that it
+/// loads back.
 fn sysctl(s: &Sysctls) -> String {
     let mut raw = s.raw.clone();
-    let int = |raw: &BTreeMap<String, String>, k: &str| {
-        raw.get(k).and_then(|v| v.trim().parse::<i64>().ok())
-    };
-    let fwd = int(&raw, "net.ipv4.ip_forward")
-        .or_else(|| int(&raw, "net.ipv4.conf.all.forwarding"))
-        .unwrap_or(0)
-        != 0;
-    if fwd != s.ip_forward {
-        raw.insert("net.ipv4.ip_forward".into(), bit(s.ip_forward));
+    let has = |raw: &BTreeMap<String, String>, k: &str| raw.contains_key(k);
+    if s.ip_forward && !has(&raw, "net.ipv4.ip_forward") && !has(&raw, "net.ipv4.conf.all.forwarding") {
+        raw.insert("net.ipv4.ip_forward".into(), bit(true));
     }
     let key = "net.bridge.bridge-nf-call-iptables";
-    if int(&raw, key).map(|v| v != 0) != s.bridge_nf_call_iptables {
-        match s.bridge_nf_call_iptables {
-            Some(on) => raw.insert(key.into(), bit(on)),
-            None => raw.remove(key),
-        };
+    if let (Some(on), false) = (s.bridge_nf_call_iptables, has(&raw, key)) {
+        raw.insert(key.into(), bit(on));
     }
     let mut out = String::new();
     for (k, v) in &raw {
@@ -663,18 +655,25 @@ mod tests {
     }
 
     #[test]
-    fn typed_sysctls_win_over_raw() {
+    fn typed_sysctls_fill_in_what_raw_does_not_say() {
         let s = Sysctls {
             ip_forward: true,
             bridge_nf_call_iptables: Some(false),
-            raw: [("net.ipv4.ip_forward".to_string(), "0".to_string())]
-                .into_iter()
-                .collect(),
+            raw: BTreeMap::new(),
         };
         assert_eq!(
             sysctl(&s),
             "net.bridge.bridge-nf-call-iptables = 0\nnet.ipv4.ip_forward = 1\n"
         );
+        // What raw says stays (a loaded world's typed fields come from it).
+        let s = Sysctls {
+            ip_forward: false,
+            bridge_nf_call_iptables: None,
+            raw: [("net.ipv4.conf.all.forwarding".to_string(), "1".to_string())]
+                .into_iter()
+                .collect(),
+        };
+        assert_eq!(sysctl(&s), "net.ipv4.conf.all.forwarding = 1\n");
     }
 
     #[test]

@@ -74,7 +74,10 @@ fn module(proto: &'static str) -> BoxedStrategy<String> {
         (1, Just(" -m mark ! --mark 0x1/0x1".to_string()).boxed()),
         (1, Just(" -m comment --comment \"x\"".to_string()).boxed()),
         (1, Just(" -m conntrack --ctstate NEW".to_string()).boxed()),
-        (1, Just(" -m limit --limit 2/sec --limit-burst 1".to_string()).boxed()),
+        (
+            1,
+            Just(" -m limit --limit 2/sec --limit-burst 1".to_string()).boxed(),
+        ),
     ];
     if proto == "tcp" || proto == "udp" {
         v.push((
@@ -347,14 +350,21 @@ fn a_random_draw_before_the_port_match_is_kept() {
     s += "-A INPUT -p udp -m udp --dport 80 -j DROP\n";
     s += "-A INPUT -p udp -m statistic --mode random --probability 0.50000000000 -j DROP\n";
     s += "COMMIT\n";
-    let reference = CRuleset::compile(&parse_save(&s, "<test>").expect("parse"), None).expect("compile");
+    let reference =
+        CRuleset::compile(&parse_save(&s, "<test>").expect("parse"), None).expect("compile");
     let mut compiled = reference.clone();
     compiled.reindex(IndexPolicy::Always(KeyKind::DstPort));
     let w = world();
     let topo = Topology::build(&w).expect("topology");
     let fib = Fib::build(NsId(0), &w.namespaces[0], &topo);
     let mut pkt = (
-        packet_to(Ipv4Addr::new(10, 0, 0, 1), L4::Udp { sport: 1000, dport: 443 }),
+        packet_to(
+            Ipv4Addr::new(10, 0, 0, 1),
+            L4::Udp {
+                sport: 1000,
+                dport: 443,
+            },
+        ),
         false,
         true,
     );

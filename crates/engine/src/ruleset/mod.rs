@@ -61,12 +61,45 @@ pub struct CTable {
     pub name: TableName,
     pub chains: Vec<CChain>,
     pub index: HashMap<String, u32>,
+    /// The chains named like the five hooks, by [`hook_slot`] (so that finding a hook's
+    /// base chain for every packet costs no string hashing).
+    hook_chains: [Option<u32>; 5],
 }
 
 impl CTable {
-    pub fn chain(&self, name: &str) -> Option<u32> {
-        self.index.get(name).copied()
+    fn new(name: TableName, chains: Vec<CChain>, index: HashMap<String, u32>) -> CTable {
+        let mut hook_chains = [None; 5];
+        for (n, &i) in &index {
+            if let Some(slot) = hook_slot(n) {
+                hook_chains[slot] = Some(i);
+            }
+        }
+        CTable {
+            name,
+            chains,
+            index,
+            hook_chains,
+        }
     }
+
+    pub fn chain(&self, name: &str) -> Option<u32> {
+        match hook_slot(name) {
+            Some(slot) => self.hook_chains[slot],
+            None => self.index.get(name).copied(),
+        }
+    }
+}
+
+/// The position of a built-in chain name among the hooks.
+fn hook_slot(name: &str) -> Option<usize> {
+    Some(match name {
+        "PREROUTING" => 0,
+        "INPUT" => 1,
+        "FORWARD" => 2,
+        "OUTPUT" => 3,
+        "POSTROUTING" => 4,
+        _ => return None,
+    })
 }
 
 /// All tables of one namespace.
@@ -74,6 +107,8 @@ impl CTable {
 pub struct CRuleset {
     pub tables: Vec<CTable>,
     pub rule_count: u32,
+    /// [`CRuleset::has_nat`], computed when the tables change.
+    nat_hooks: bool,
 }
 
 impl CRuleset {
@@ -144,13 +179,10 @@ impl CRuleset {
                     exists,
                 });
             }
-            out.tables.push(CTable {
-                name: t.name,
-                chains,
-                index,
-            });
+            out.tables.push(CTable::new(t.name, chains, index));
         }
         out.rule_count = next_id;
+        out.nat_hooks = out.compute_has_nat();
         Ok(out)
     }
 
@@ -170,6 +202,10 @@ impl CRuleset {
     /// Does any nat base chain exist? (Then the NAT core hooks run at all four nat
     /// hooks: `nf_nat_register_fn()` registers them together for the family.)
     pub fn has_nat(&self) -> bool {
+        self.nat_hooks
+    }
+
+    fn compute_has_nat(&self) -> bool {
         self.table(TableName::Nat)
             .is_some_and(|t| t.chains.iter().any(|c| c.exists && c.policy.is_some()))
     }
@@ -180,11 +216,8 @@ impl CRuleset {
         let ti = match self.tables.iter().position(|x| x.name == table) {
             Some(i) => i,
             None => {
-                self.tables.push(CTable {
-                    name: table,
-                    chains: Vec::new(),
-                    index: HashMap::new(),
-                });
+                self.tables
+                    .push(CTable::new(table, Vec::new(), HashMap::new()));
                 self.tables.len() - 1
             }
         };
@@ -201,6 +234,9 @@ impl CRuleset {
                 });
                 let i = (t.chains.len() - 1) as u32;
                 t.index.insert(chain.to_string(), i);
+                if let Some(slot) = hook_slot(chain) {
+                    t.hook_chains[slot] = Some(i);
+                }
                 i
             }
         };
@@ -228,6 +264,7 @@ impl CRuleset {
         );
         c.recompile(IndexPolicy::Auto);
         self.rule_count += 1;
+        self.nat_hooks = self.compute_has_nat();
     }
 
     /// Rebuild every chain's prefilter with `policy` (`IndexPolicy::Never` gives the

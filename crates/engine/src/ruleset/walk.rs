@@ -9,7 +9,7 @@ use super::{CRuleset, CTarget};
 use crate::event::{Event, Verdict};
 use crate::packet::Packet;
 use crate::topology::NsId;
-use pktpath_rules::{ConnmarkAction, MarkAction, Policy, RejectWith, Target};
+use pktpath_rules::{ConnmarkAction, MarkAction, Policy, RejectWith, TableName, Target};
 
 /// How a base chain ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +49,27 @@ impl Walk<'_> {
     fn emit(&mut self, e: Event) {
         if let Some(ev) = self.events.as_deref_mut() {
             ev.push(e);
+        }
+    }
+
+    #[inline]
+    fn emit_rule(
+        &mut self,
+        table: TableName,
+        chain: u32,
+        rule: u32,
+        verdict: Verdict,
+        traced: bool,
+    ) {
+        if let Some(ev) = self.events.as_deref_mut() {
+            ev.push(Event::Rule {
+                ns: self.ns,
+                table,
+                chain,
+                rule,
+                verdict,
+                traced,
+            });
         }
     }
 
@@ -117,28 +138,25 @@ impl Walk<'_> {
                     continue;
                 }
                 let ri = p as u32;
-                let (verdict, result) = match &r.target {
-                    CTarget::None => (Verdict::Continue, None),
-                    CTarget::Jump(to) => (Verdict::Jump(*to), None),
-                    CTarget::Goto(to) => (Verdict::Goto(*to), None),
-                    CTarget::Other(tg) => apply(tg, pkt, ctc, chain, ri),
+                let verdict = match &r.target {
+                    CTarget::None => Verdict::Continue,
+                    CTarget::Jump(to) => Verdict::Jump(*to),
+                    CTarget::Goto(to) => Verdict::Goto(*to),
+                    CTarget::Other(tg) => match apply(tg, pkt, ctc, chain, ri) {
+                        (v, None) => v,
+                        // traced by the caller after the error is sent
+                        (_, Some(reject @ ChainResult::Reject { .. })) => return reject,
+                        // a nat target: traced with its verdict (ACCEPT), ends the walk
+                        (v, Some(result)) => {
+                            self.emit_rule(tname, chain, ri, v, pkt.nftrace);
+                            return result;
+                        }
+                    },
                 };
-                if let Some(ChainResult::Reject { .. }) = result {
-                    // traced by the caller after the error is sent
-                    return result.expect("checked");
-                }
-                let traced = pkt.nftrace;
-                self.emit(Event::Rule {
-                    ns: self.ns,
-                    table: tname,
-                    chain,
-                    rule: ri,
-                    verdict,
-                    traced,
-                });
+                self.emit_rule(tname, chain, ri, verdict, pkt.nftrace);
                 match verdict {
                     Verdict::Continue => {}
-                    Verdict::Accept => return result.unwrap_or(ChainResult::Accept),
+                    Verdict::Accept => return ChainResult::Accept,
                     Verdict::Drop => return ChainResult::Drop,
                     Verdict::Jump(to) => {
                         if depth >= MAX_DEPTH {

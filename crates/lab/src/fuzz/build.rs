@@ -30,19 +30,23 @@ pub struct Builder {
 
 /// The kernel's three policy rules of a fresh namespace.
 fn default_ip_rules() -> Vec<IpRule> {
-    [(0, RT_TABLE_LOCAL), (32766, RT_TABLE_MAIN), (32767, RT_TABLE_DEFAULT)]
-        .into_iter()
-        .map(|(priority, t)| IpRule {
-            priority,
-            src: None,
-            dst: None,
-            iif: None,
-            oif: None,
-            fwmark: None,
-            not: false,
-            action: IpRuleAction::Table(t),
-        })
-        .collect()
+    [
+        (0, RT_TABLE_LOCAL),
+        (32766, RT_TABLE_MAIN),
+        (32767, RT_TABLE_DEFAULT),
+    ]
+    .into_iter()
+    .map(|(priority, t)| IpRule {
+        priority,
+        src: None,
+        dst: None,
+        iif: None,
+        oif: None,
+        fwmark: None,
+        not: false,
+        action: IpRuleAction::Table(t),
+    })
+    .collect()
 }
 
 impl Builder {
@@ -73,7 +77,10 @@ impl Builder {
 
     /// A namespace with `lo` up (127.0.0.1/8, which the kernel gives `lo` when it comes up).
     pub fn namespace(&mut self, name: &str, role: Role) {
-        assert!(self.world.namespace(name).is_none(), "namespace {name} twice");
+        assert!(
+            self.world.namespace(name).is_none(),
+            "namespace {name} twice"
+        );
         self.world.namespaces.push(Namespace {
             name: name.into(),
             role,
@@ -179,22 +186,22 @@ impl Builder {
     /// `ip route add DST via GW dev DEV` in table main.
     pub fn route_via(&mut self, ns: &str, dst: &str, gw: Ipv4Addr, dev: &str) {
         let dst: Ipv4Net = dst.parse().expect("builder: a valid route destination");
-        self.extra_routes
-            .entry(ns.into())
-            .or_default()
-            .push(Route {
-                table: RT_TABLE_MAIN,
-                kind: RouteType::Unicast,
-                dst,
-                gateway: Some(gw),
-                dev: Some(dev.into()),
-                prefsrc: None,
-                metric: 0,
-            });
+        self.extra_routes.entry(ns.into()).or_default().push(Route {
+            table: RT_TABLE_MAIN,
+            kind: RouteType::Unicast,
+            dst,
+            gateway: Some(gw),
+            dev: Some(dev.into()),
+            prefsrc: None,
+            metric: 0,
+        });
     }
 
     pub fn sysctl(&mut self, ns: &str, key: &str, value: impl ToString) {
-        self.ns_mut(ns).sysctls.raw.insert(key.into(), value.to_string());
+        self.ns_mut(ns)
+            .sysctls
+            .raw
+            .insert(key.into(), value.to_string());
     }
 
     /// A process listening on `proto:addr:port`.
@@ -215,11 +222,11 @@ impl Builder {
             dev: None,
         };
         let n = self.ns_mut(ns);
-        if n
-            .sockets
-            .iter()
-            .any(|s| s.proto == proto && s.port == port && (s.addr == addr || s.addr.is_unspecified() || addr.is_unspecified()))
-        {
+        if n.sockets.iter().any(|s| {
+            s.proto == proto
+                && s.port == port
+                && (s.addr == addr || s.addr.is_unspecified() || addr.is_unspecified())
+        }) {
             return; // the port is taken (bind would fail with EADDRINUSE)
         }
         n.sockets.push(sock.clone());
@@ -247,10 +254,10 @@ impl Builder {
 
     /// The finished world, as its snapshot loads.
     pub fn finish(mut self) -> Result<World, String> {
-        for (ns, save) in &self.saves {
-            let rs = pktpath_rules::parse_save(save, &format!("{ns}/iptables-save.txt"))
+        for (ns, save) in std::mem::take(&mut self.saves) {
+            let rs = pktpath_rules::parse_save(&save, &format!("{ns}/iptables-save.txt"))
                 .map_err(|e| format!("generated rules of {ns} do not parse: {e}\n{save}"))?;
-            self.ns_mut(ns).ruleset = rs;
+            self.ns_mut(&ns).ruleset = rs;
         }
         // Routes the kernel derives: load without ip-route.json.
         let mut src = mem_source(&self.world);
@@ -270,7 +277,8 @@ impl Builder {
                 .extend(self.extra_routes.get(&n.name).cloned().unwrap_or_default());
         }
         let src = mem_source(&self.world);
-        load_world_from(&src, PathBuf::new()).map_err(|e| format!("generated world does not load: {e}"))
+        load_world_from(&src, PathBuf::new())
+            .map_err(|e| format!("generated world does not load: {e}"))
     }
 }
 

@@ -52,8 +52,18 @@ impl Published {
 
 /// Write Docker's rules for `nets` (in creation order) and `published` (in `docker run`
 /// order) into `s`.
-pub fn docker_rules(s: &mut SaveText, nets: &[DockerNet], published: &[Published], userland_proxy: bool) {
-    for c in ["DOCKER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2", "DOCKER-USER"] {
+pub fn docker_rules(
+    s: &mut SaveText,
+    nets: &[DockerNet],
+    published: &[Published],
+    userland_proxy: bool,
+) {
+    for c in [
+        "DOCKER",
+        "DOCKER-ISOLATION-STAGE-1",
+        "DOCKER-ISOLATION-STAGE-2",
+        "DOCKER-USER",
+    ] {
         s.chain(Filter, c);
     }
     s.chain(Nat, "DOCKER");
@@ -65,7 +75,11 @@ pub fn docker_rules(s: &mut SaveText, nets: &[DockerNet], published: &[Published
     s.append(Filter, "FORWARD", "-j DOCKER-ISOLATION-STAGE-1");
     for n in nets.iter().rev() {
         let b = &n.bridge;
-        s.append(Filter, "FORWARD", &format!("-o {b} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"));
+        s.append(
+            Filter,
+            "FORWARD",
+            &format!("-o {b} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
+        );
         s.append(Filter, "FORWARD", &format!("-o {b} -j DOCKER"));
         s.append(Filter, "FORWARD", &format!("-i {b} ! -o {b} -j ACCEPT"));
         let icc = if n.icc { "ACCEPT" } else { "DROP" };
@@ -73,26 +87,46 @@ pub fn docker_rules(s: &mut SaveText, nets: &[DockerNet], published: &[Published
     }
     for n in nets.iter().rev() {
         let b = &n.bridge;
-        s.append(Filter, "DOCKER-ISOLATION-STAGE-1", &format!("-i {b} ! -o {b} -j DOCKER-ISOLATION-STAGE-2"));
+        s.append(
+            Filter,
+            "DOCKER-ISOLATION-STAGE-1",
+            &format!("-i {b} ! -o {b} -j DOCKER-ISOLATION-STAGE-2"),
+        );
     }
     s.append(Filter, "DOCKER-ISOLATION-STAGE-1", "-j RETURN");
     for n in nets.iter().rev() {
-        s.append(Filter, "DOCKER-ISOLATION-STAGE-2", &format!("-o {} -j DROP", n.bridge));
+        s.append(
+            Filter,
+            "DOCKER-ISOLATION-STAGE-2",
+            &format!("-o {} -j DROP", n.bridge),
+        );
     }
     s.append(Filter, "DOCKER-ISOLATION-STAGE-2", "-j RETURN");
     s.append(Filter, "DOCKER-USER", "-j RETURN");
 
     s.append(Nat, "PREROUTING", "-m addrtype --dst-type LOCAL -j DOCKER");
     if userland_proxy {
-        s.append(Nat, "OUTPUT", "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER");
+        s.append(
+            Nat,
+            "OUTPUT",
+            "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER",
+        );
     } else {
         s.append(Nat, "OUTPUT", "-m addrtype --dst-type LOCAL -j DOCKER");
     }
     for n in nets.iter().rev() {
         if !userland_proxy {
-            s.append(Nat, "POSTROUTING", &format!("-o {} -m addrtype --src-type LOCAL -j MASQUERADE", n.bridge));
+            s.append(
+                Nat,
+                "POSTROUTING",
+                &format!("-o {} -m addrtype --src-type LOCAL -j MASQUERADE", n.bridge),
+            );
         }
-        s.append(Nat, "POSTROUTING", &format!("-s {} ! -o {} -j MASQUERADE", n.subnet, n.bridge));
+        s.append(
+            Nat,
+            "POSTROUTING",
+            &format!("-s {} ! -o {} -j MASQUERADE", n.subnet, n.bridge),
+        );
         if userland_proxy {
             s.append(Nat, "DOCKER", &format!("-i {} -j RETURN", n.bridge));
         }
@@ -100,14 +134,29 @@ pub fn docker_rules(s: &mut SaveText, nets: &[DockerNet], published: &[Published
     for p in published {
         let proto = p.proto.as_str();
         let (c, cp, b) = (p.container_ip, p.container_port, &p.bridge);
-        s.append(Filter, "DOCKER", &format!("-d {c}/32 ! -i {b} -o {b} -p {proto} -m {proto} --dport {cp} -j ACCEPT"));
-        s.append(Nat, "POSTROUTING", &format!("-s {c}/32 -d {c}/32 -p {proto} -m {proto} --dport {cp} -j MASQUERADE"));
+        s.append(
+            Filter,
+            "DOCKER",
+            &format!("-d {c}/32 ! -i {b} -o {b} -p {proto} -m {proto} --dport {cp} -j ACCEPT"),
+        );
+        s.append(
+            Nat,
+            "POSTROUTING",
+            &format!("-s {c}/32 -d {c}/32 -p {proto} -m {proto} --dport {cp} -j MASQUERADE"),
+        );
         let host = p.host_ip.map(|h| format!("-d {h}/32 ")).unwrap_or_default();
-        let not_in = if userland_proxy { format!("! -i {b} ") } else { String::new() };
+        let not_in = if userland_proxy {
+            format!("! -i {b} ")
+        } else {
+            String::new()
+        };
         s.append(
             Nat,
             "DOCKER",
-            &format!("{host}{not_in}-p {proto} -m {proto} --dport {} -j DNAT --to-destination {c}:{cp}", p.host_port),
+            &format!(
+                "{host}{not_in}-p {proto} -m {proto} --dport {} -j DNAT --to-destination {c}:{cp}",
+                p.host_port
+            ),
         );
     }
 }

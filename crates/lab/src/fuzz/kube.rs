@@ -24,9 +24,7 @@ pub struct Service {
 /// A chain name suffix as kube-proxy makes them (16 characters of base32).
 fn hash(rng: &mut impl Rng) -> String {
     const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    (0..16)
-        .map(|_| B32[rng.gen_range(0..32)] as char)
-        .collect()
+    (0..16).map(|_| B32[rng.gen_range(0..32)] as char).collect()
 }
 
 /// kube-proxy's probability for the i-th of n endpoints (`1/(n-i)`), printed as it does.
@@ -48,16 +46,30 @@ pub fn kube_rules(s: &mut SaveText, services: &[Service], cluster_cidr: &str, rn
     ] {
         s.chain(Filter, c);
     }
-    for c in ["KUBE-MARK-MASQ", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-PROXY-CANARY", "KUBE-SERVICES"] {
+    for c in [
+        "KUBE-MARK-MASQ",
+        "KUBE-NODEPORTS",
+        "KUBE-POSTROUTING",
+        "KUBE-PROXY-CANARY",
+        "KUBE-SERVICES",
+    ] {
         s.chain(Nat, c);
     }
     let f = |s: &mut SaveText, c: &str, r: &str| s.append(Filter, c, r);
     f(s, "INPUT", "-j KUBE-FIREWALL");
     f(s, "INPUT", "-m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL");
-    f(s, "INPUT", "-m comment --comment \"kubernetes health check service ports\" -j KUBE-NODEPORTS");
+    f(
+        s,
+        "INPUT",
+        "-m comment --comment \"kubernetes health check service ports\" -j KUBE-NODEPORTS",
+    );
     f(s, "INPUT", "-m conntrack --ctstate NEW -m comment --comment \"kubernetes externally-visible service portals\" -j KUBE-EXTERNAL-SERVICES");
     f(s, "FORWARD", "-m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL");
-    f(s, "FORWARD", "-m comment --comment \"kubernetes forwarding rules\" -j KUBE-FORWARD");
+    f(
+        s,
+        "FORWARD",
+        "-m comment --comment \"kubernetes forwarding rules\" -j KUBE-FORWARD",
+    );
     f(s, "FORWARD", "-m conntrack --ctstate NEW -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES");
     f(s, "FORWARD", "-m conntrack --ctstate NEW -m comment --comment \"kubernetes externally-visible service portals\" -j KUBE-EXTERNAL-SERVICES");
     f(s, "OUTPUT", "-j KUBE-FIREWALL");
@@ -69,11 +81,27 @@ pub fn kube_rules(s: &mut SaveText, services: &[Service], cluster_cidr: &str, rn
     f(s, "KUBE-FORWARD", "-m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
 
     let n = |s: &mut SaveText, c: &str, r: &str| s.append(Nat, c, r);
-    n(s, "PREROUTING", "-m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES");
-    n(s, "OUTPUT", "-m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES");
-    n(s, "POSTROUTING", "-m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING");
+    n(
+        s,
+        "PREROUTING",
+        "-m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES",
+    );
+    n(
+        s,
+        "OUTPUT",
+        "-m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES",
+    );
+    n(
+        s,
+        "POSTROUTING",
+        "-m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING",
+    );
     n(s, "KUBE-MARK-MASQ", "-j MARK --set-xmark 0x4000/0x4000");
-    n(s, "KUBE-POSTROUTING", "-m mark ! --mark 0x4000/0x4000 -j RETURN");
+    n(
+        s,
+        "KUBE-POSTROUTING",
+        "-m mark ! --mark 0x4000/0x4000 -j RETURN",
+    );
     n(s, "KUBE-POSTROUTING", "-j MARK --set-xmark 0x4000/0x0");
     n(s, "KUBE-POSTROUTING", "-m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully");
 
@@ -103,7 +131,10 @@ pub fn kube_rules(s: &mut SaveText, services: &[Service], cluster_cidr: &str, rn
         for (i, (ep, ep_port)) in svc.endpoints.iter().enumerate() {
             let sep = format!("KUBE-SEP-{}", hash(rng));
             let stat = if i + 1 < count {
-                format!("-m statistic --mode random --probability {} ", probability(count - i))
+                format!(
+                    "-m statistic --mode random --probability {} ",
+                    probability(count - i)
+                )
             } else {
                 String::new()
             };
@@ -112,7 +143,11 @@ pub fn kube_rules(s: &mut SaveText, services: &[Service], cluster_cidr: &str, rn
                 &svc_chain,
                 &format!("-m comment --comment \"{name} -> {ep}:{ep_port}\" {stat}-j {sep}"),
             );
-            n(s, &sep, &format!("-s {ep}/32 -m comment --comment \"{name}\" -j KUBE-MARK-MASQ"));
+            n(
+                s,
+                &sep,
+                &format!("-s {ep}/32 -m comment --comment \"{name}\" -j KUBE-MARK-MASQ"),
+            );
             n(
                 s,
                 &sep,

@@ -43,16 +43,32 @@ pub fn pick(sh: &Shaped, rng: &mut impl Rng, n: usize) -> Vec<Probe> {
                 addrs.push(Ipv4Addr::LOCALHOST);
             }
             for a in addrs {
-                icmp.push(Cand { proto: L4Proto::Icmp, dst: a, port: None });
+                icmp.push(Cand {
+                    proto: L4Proto::Icmp,
+                    dst: a,
+                    port: None,
+                });
                 for s in &ns.sockets {
                     if s.addr == a || s.addr.is_unspecified() {
-                        open.push(Cand { proto: s.proto, dst: a, port: Some(s.port) });
+                        open.push(Cand {
+                            proto: s.proto,
+                            dst: a,
+                            port: Some(s.port),
+                        });
                     }
                 }
                 let rp = sh.rule_ports.choose(rng).copied().unwrap_or(9999);
                 for port in [9999, rp] {
-                    closed.push(Cand { proto: L4Proto::Tcp, dst: a, port: Some(port) });
-                    closed.push(Cand { proto: L4Proto::Udp, dst: a, port: Some(port) });
+                    closed.push(Cand {
+                        proto: L4Proto::Tcp,
+                        dst: a,
+                        port: Some(port),
+                    });
+                    closed.push(Cand {
+                        proto: L4Proto::Udp,
+                        dst: a,
+                        port: Some(port),
+                    });
                 }
             }
         }
@@ -60,7 +76,11 @@ pub fn pick(sh: &Shaped, rng: &mut impl Rng, n: usize) -> Vec<Probe> {
             .targets
             .iter()
             .filter(|t| !t.addr.is_loopback() || from == &sh.trace_ns)
-            .map(|t| Cand { proto: t.proto, dst: t.addr, port: Some(t.port) })
+            .map(|t| Cand {
+                proto: t.proto,
+                dst: t.addr,
+                port: Some(t.port),
+            })
             .collect();
         let roll = rng.gen_range(0..100);
         let pool = match roll {
@@ -69,11 +89,21 @@ pub fn pick(sh: &Shaped, rng: &mut impl Rng, n: usize) -> Vec<Probe> {
             65..=77 => icmp,
             78..=95 => closed,
             _ => vec![
-                Cand { proto: L4Proto::Tcp, dst: NOWHERE, port: Some(80) },
-                Cand { proto: L4Proto::Icmp, dst: NOWHERE, port: None },
+                Cand {
+                    proto: L4Proto::Tcp,
+                    dst: NOWHERE,
+                    port: Some(80),
+                },
+                Cand {
+                    proto: L4Proto::Icmp,
+                    dst: NOWHERE,
+                    port: None,
+                },
             ],
         };
-        let Some(c) = pool.choose(rng).copied() else { continue };
+        let Some(c) = pool.choose(rng).copied() else {
+            continue;
+        };
         if seen.iter().any(|(f, x)| f == from && *x == c) {
             continue;
         }

@@ -89,7 +89,12 @@ impl<'a, R: Rng> RuleGen<'a, R> {
     /// Add one random rule to a chain of `table` (a built-in chain, or a user chain).
     pub fn add_one(&mut self, s: &mut SaveText, table: TableName) {
         // Sometimes make (or reuse) a user chain and jump to it.
-        let users: Vec<UserChain> = self.user.iter().filter(|u| u.table == table).cloned().collect();
+        let users: Vec<UserChain> = self
+            .user
+            .iter()
+            .filter(|u| u.table == table)
+            .cloned()
+            .collect();
         if users.len() < 2 && table != Raw && self.rng.gen_bool(0.12) {
             self.new_user_chain(s, table);
             return;
@@ -119,9 +124,15 @@ impl<'a, R: Rng> RuleGen<'a, R> {
         // The hooks it serves, and a caller among them.
         let hooks = match table {
             // DNAT-style chains (PREROUTING/OUTPUT) or SNAT-style (POSTROUTING).
-            Nat => *[PRE | OUT, PRE, OUT, POST].choose(self.rng).expect("non-empty"),
-            Filter => *[IN, FWD, OUT, IN | FWD, FWD | OUT, IN | OUT].choose(self.rng).expect("non-empty"),
-            _ => *[PRE, IN, FWD, OUT, POST, PRE | IN].choose(self.rng).expect("non-empty"),
+            Nat => *[PRE | OUT, PRE, OUT, POST]
+                .choose(self.rng)
+                .expect("non-empty"),
+            Filter => *[IN, FWD, OUT, IN | FWD, FWD | OUT, IN | OUT]
+                .choose(self.rng)
+                .expect("non-empty"),
+            _ => *[PRE, IN, FWD, OUT, POST, PRE | IN]
+                .choose(self.rng)
+                .expect("non-empty"),
         };
         s.chain(table, &name);
         let callers: Vec<&str> = table
@@ -164,12 +175,18 @@ impl<'a, R: Rng> RuleGen<'a, R> {
             .chain(&self.ctx.peers)
             .copied()
             .collect();
-        pool.choose(self.rng).copied().unwrap_or(Ipv4Addr::new(10, 0, 0, 1))
+        pool.choose(self.rng)
+            .copied()
+            .unwrap_or(Ipv4Addr::new(10, 0, 0, 1))
     }
 
     fn addr_or_net(&mut self) -> String {
         if !self.ctx.nets.is_empty() && self.rng.gen_bool(0.3) {
-            self.ctx.nets.choose(self.rng).expect("non-empty").to_string()
+            self.ctx
+                .nets
+                .choose(self.rng)
+                .expect("non-empty")
+                .to_string()
         } else if self.rng.gen_bool(0.05) {
             "127.0.0.0/8".into()
         } else {
@@ -212,7 +229,10 @@ impl<'a, R: Rng> RuleGen<'a, R> {
             .unwrap_or_else(|| "eth0".into());
         if self.rng.gen_bool(0.2) {
             // A prefix: `veth+`, `eth+`, `br+`...
-            let stem: String = name.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+            let stem: String = name
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .collect();
             if !stem.is_empty() {
                 return format!("{stem}+");
             }
@@ -227,7 +247,12 @@ impl<'a, R: Rng> RuleGen<'a, R> {
     }
 
     /// [`Self::matches`] and the protocol it chose.
-    fn matches_p(&mut self, table: TableName, hooks: u8, proto: Option<&str>) -> (String, Option<&'static str>) {
+    fn matches_p(
+        &mut self,
+        table: TableName,
+        hooks: u8,
+        proto: Option<&str>,
+    ) -> (String, Option<&'static str>) {
         let mut m = String::new();
         if self.rng.gen_bool(0.25) {
             let a = self.addr_or_net();
@@ -251,7 +276,11 @@ impl<'a, R: Rng> RuleGen<'a, R> {
             Some("tcp") => Some("tcp"),
             Some("udp") => Some("udp"),
             Some(_) => Some(if self.rng.gen_bool(0.6) { "tcp" } else { "udp" }),
-            None if self.rng.gen_bool(0.6) => Some(*["tcp", "tcp", "tcp", "udp", "udp", "icmp"].choose(self.rng).expect("non-empty")),
+            None if self.rng.gen_bool(0.6) => Some(
+                *["tcp", "tcp", "tcp", "udp", "udp", "icmp"]
+                    .choose(self.rng)
+                    .expect("non-empty"),
+            ),
             None => None,
         };
         if let Some(p) = p {
@@ -259,9 +288,15 @@ impl<'a, R: Rng> RuleGen<'a, R> {
             match p {
                 "icmp" => {
                     if self.rng.gen_bool(0.5) {
-                        let t = *["echo-request", "echo-reply", "destination-unreachable", "8", "port-unreachable"]
-                            .choose(self.rng)
-                            .expect("non-empty");
+                        let t = *[
+                            "echo-request",
+                            "echo-reply",
+                            "destination-unreachable",
+                            "8",
+                            "port-unreachable",
+                        ]
+                        .choose(self.rng)
+                        .expect("non-empty");
                         m += &format!("-m icmp {}--icmp-type {t} ", self.not(0.1));
                     }
                 }
@@ -280,7 +315,11 @@ impl<'a, R: Rng> RuleGen<'a, R> {
                     } else if roll < 0.85 {
                         let a = self.port();
                         let b = self.port();
-                        let ports = if a == b { a.to_string() } else { format!("{a},{b}") };
+                        let ports = if a == b {
+                            a.to_string()
+                        } else {
+                            format!("{a},{b}")
+                        };
                         multiport = format!("-m multiport {}--dports {ports} ", self.not(0.1));
                     }
                     if p == "tcp" && self.rng.gen_bool(0.08) {
@@ -316,8 +355,14 @@ impl<'a, R: Rng> RuleGen<'a, R> {
             }
         }
         if self.rng.gen_bool(0.12) {
-            let ty = *["LOCAL", "LOCAL", "UNICAST", "BROADCAST", "MULTICAST"].choose(self.rng).expect("non-empty");
-            let dir = if self.rng.gen_bool(0.6) { "--dst-type" } else { "--src-type" };
+            let ty = *["LOCAL", "LOCAL", "UNICAST", "BROADCAST", "MULTICAST"]
+                .choose(self.rng)
+                .expect("non-empty");
+            let dir = if self.rng.gen_bool(0.6) {
+                "--dst-type"
+            } else {
+                "--src-type"
+            };
             m += &format!("-m addrtype {}{dir} {ty} ", self.not(0.15));
         }
         if self.marks && self.rng.gen_bool(0.25) {
@@ -328,7 +373,11 @@ impl<'a, R: Rng> RuleGen<'a, R> {
             let a = self.pick_addr();
             let b = self.pick_addr();
             let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-            let dir = if self.rng.gen_bool(0.5) { "--src-range" } else { "--dst-range" };
+            let dir = if self.rng.gen_bool(0.5) {
+                "--src-range"
+            } else {
+                "--dst-range"
+            };
             m += &format!("-m iprange {}{dir} {lo}-{hi} ", self.not(0.1));
         }
         if self.rng.gen_bool(0.1) {
@@ -347,8 +396,14 @@ impl<'a, R: Rng> RuleGen<'a, R> {
             .filter(|u| u.table == table && u.name != chain && hooks & !u.hooks == 0)
             .filter(|u| {
                 // Only forward between user chains (no loops).
-                let me = self.user.iter().position(|x| x.name == chain && x.table == table);
-                let them = self.user.iter().position(|x| x.name == u.name && x.table == table);
+                let me = self
+                    .user
+                    .iter()
+                    .position(|x| x.name == chain && x.table == table);
+                let them = self
+                    .user
+                    .iter()
+                    .position(|x| x.name == u.name && x.table == table);
                 match (me, them) {
                     (Some(a), Some(b)) => b > a,
                     _ => true,
@@ -401,7 +456,11 @@ impl<'a, R: Rng> RuleGen<'a, R> {
                 if dnat_hooks && roll < 45 && !self.ctx.dnat_to.is_empty() {
                     let (m, _) = self.matches_p(table, hooks, Some("any"));
                     let (a, port) = *self.ctx.dnat_to.choose(self.rng).expect("non-empty");
-                    let to = if self.rng.gen_bool(0.8) { format!("{a}:{port}") } else { a.to_string() };
+                    let to = if self.rng.gen_bool(0.8) {
+                        format!("{a}:{port}")
+                    } else {
+                        a.to_string()
+                    };
                     return Some(format!("{m}-j DNAT --to-destination {to}"));
                 }
                 if dnat_hooks && roll < 60 && !self.ctx.redirect_to.is_empty() {
@@ -421,7 +480,10 @@ impl<'a, R: Rng> RuleGen<'a, R> {
                 Some(match self.rng.gen_range(0..3) {
                     0 => format!("{m}-j RETURN"),
                     1 if !jumpable.is_empty() => {
-                        format!("{m}-j {}", jumpable.choose(self.rng).expect("non-empty").name)
+                        format!(
+                            "{m}-j {}",
+                            jumpable.choose(self.rng).expect("non-empty").name
+                        )
                     }
                     _ => format!("{m}-j ACCEPT"),
                 })
@@ -443,7 +505,10 @@ impl<'a, R: Rng> RuleGen<'a, R> {
                     70..=79 => format!("{m}-j RETURN"),
                     80..=87 if !m.is_empty() => format!("{m}-j DROP"),
                     _ if !jumpable.is_empty() => {
-                        format!("{m}-j {}", jumpable.choose(self.rng).expect("non-empty").name)
+                        format!(
+                            "{m}-j {}",
+                            jumpable.choose(self.rng).expect("non-empty").name
+                        )
                     }
                     _ => format!("{m}-j ACCEPT"),
                 })

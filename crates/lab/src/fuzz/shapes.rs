@@ -145,9 +145,21 @@ fn random_rules(s: &mut SaveText, ctx: &RuleCtx, rng: &mut impl Rng, want: usize
     let mut tries = 0;
     while s.rule_count() < target && tries < 4 * want + 4 {
         tries += 1;
-        let table = *[Filter, Filter, Filter, Filter, Filter, Nat, Nat, Nat, pktpath_rules::TableName::Mangle, pktpath_rules::TableName::Mangle, pktpath_rules::TableName::Raw]
-            .choose(g.rng)
-            .expect("non-empty");
+        let table = *[
+            Filter,
+            Filter,
+            Filter,
+            Filter,
+            Filter,
+            Nat,
+            Nat,
+            Nat,
+            pktpath_rules::TableName::Mangle,
+            pktpath_rules::TableName::Mangle,
+            pktpath_rules::TableName::Raw,
+        ]
+        .choose(g.rng)
+        .expect("non-empty");
         g.add_one(s, table);
     }
 }
@@ -162,9 +174,23 @@ pub fn docker(rng: &mut impl Rng) -> Result<Shaped, String> {
     if rng.gen_bool(0.7) {
         b.route_via("x", "172.16.0.0/12", v4(10, 120, 0, 1), "eth0");
     }
-    b.listen("x", L4Proto::Tcp, v4(10, 120, 0, 2), 8080, "python3", "python3 -m http.server 8080 --bind 10.120.0.2");
+    b.listen(
+        "x",
+        L4Proto::Tcp,
+        v4(10, 120, 0, 2),
+        8080,
+        "python3",
+        "python3 -m http.server 8080 --bind 10.120.0.2",
+    );
     if rng.gen_bool(0.4) {
-        b.listen("x", L4Proto::Udp, Ipv4Addr::UNSPECIFIED, 5300, "python3", "python3 udp-echo.py 5300");
+        b.listen(
+            "x",
+            L4Proto::Udp,
+            Ipv4Addr::UNSPECIFIED,
+            5300,
+            "python3",
+            "python3 udp-echo.py 5300",
+        );
     }
     let userland_proxy = rng.gen_bool(0.7);
     let mut nets = vec![DockerNet {
@@ -204,10 +230,24 @@ pub fn docker(rng: &mut impl Rng) -> Result<Shaped, String> {
         b.addr(&name, "eth0", &format!("{ip}/16"));
         b.route_via(&name, "0.0.0.0/0", gw, "eth0");
         let port = *[80u16, 8080, 8000].choose(rng).expect("non-empty");
-        b.listen(&name, L4Proto::Tcp, Ipv4Addr::UNSPECIFIED, port, "httpd", &format!("/bin/httpd -f -p {port}"));
+        b.listen(
+            &name,
+            L4Proto::Tcp,
+            Ipv4Addr::UNSPECIFIED,
+            port,
+            "httpd",
+            &format!("/bin/httpd -f -p {port}"),
+        );
         let udp = rng.gen_bool(0.3);
         if udp {
-            b.listen(&name, L4Proto::Udp, Ipv4Addr::UNSPECIFIED, 5353, "python3", "python3 udp-echo.py 5353");
+            b.listen(
+                &name,
+                L4Proto::Udp,
+                Ipv4Addr::UNSPECIFIED,
+                5353,
+                "python3",
+                "python3 udp-echo.py 5353",
+            );
         }
         if rng.gen_bool(0.65) {
             let (proto, cport) = if udp && rng.gen_bool(0.4) {
@@ -245,10 +285,18 @@ pub fn docker(rng: &mut impl Rng) -> Result<Shaped, String> {
     }
     base_sysctls(&mut b, "h", rng.gen_bool(0.95), 0);
     base_sysctls(&mut b, "x", false, 0);
-    b.sysctl("h", "net.bridge.bridge-nf-call-iptables", u8::from(rng.gen_bool(0.85)));
+    b.sysctl(
+        "h",
+        "net.bridge.bridge-nf-call-iptables",
+        u8::from(rng.gen_bool(0.85)),
+    );
     if !userland_proxy {
         for n in &nets {
-            b.sysctl("h", &format!("net.ipv4.conf.{}.route_localnet", n.bridge), 1);
+            b.sysctl(
+                "h",
+                &format!("net.ipv4.conf.{}.route_localnet", n.bridge),
+                1,
+            );
         }
     }
     let mut s = SaveText::default();
@@ -299,7 +347,14 @@ pub fn kube(rng: &mut impl Rng) -> Result<Shaped, String> {
     if rng.gen_bool(0.3) {
         b.route_via("x", "10.244.0.0/16", v4(10, 150, 0, 1), "eth0");
     }
-    b.listen("x", L4Proto::Tcp, v4(10, 150, 0, 2), 8080, "python3", "python3 -m http.server 8080 --bind 10.150.0.2");
+    b.listen(
+        "x",
+        L4Proto::Tcp,
+        v4(10, 150, 0, 2),
+        8080,
+        "python3",
+        "python3 -m http.server 8080 --bind 10.150.0.2",
+    );
     b.bridge("k", "cni0");
     b.addr("k", "cni0", "10.244.0.1/24");
     let pods = rng.gen_range(2..=3);
@@ -314,17 +369,35 @@ pub fn kube(rng: &mut impl Rng) -> Result<Shaped, String> {
         b.enslave("k", &veth, "cni0", rng.gen_bool(0.9));
         b.addr(&name, "eth0", &format!("{ip}/24"));
         b.route_via(&name, "0.0.0.0/0", v4(10, 244, 0, 1), "eth0");
-        b.listen(&name, L4Proto::Tcp, Ipv4Addr::UNSPECIFIED, 8080, "python3", "python3 -m http.server 8080");
+        b.listen(
+            &name,
+            L4Proto::Tcp,
+            Ipv4Addr::UNSPECIFIED,
+            8080,
+            "python3",
+            "python3 -m http.server 8080",
+        );
         tcp_pods.push(ip);
         if rng.gen_bool(0.3) {
-            b.listen(&name, L4Proto::Udp, Ipv4Addr::UNSPECIFIED, 5300, "python3", "python3 udp-echo.py 5300");
+            b.listen(
+                &name,
+                L4Proto::Udp,
+                Ipv4Addr::UNSPECIFIED,
+                5300,
+                "python3",
+                "python3 udp-echo.py 5300",
+            );
             udp_pods.push(ip);
         }
         base_sysctls(&mut b, &name, false, 0);
     }
     base_sysctls(&mut b, "k", true, 0);
     base_sysctls(&mut b, "x", false, 0);
-    b.sysctl("k", "net.bridge.bridge-nf-call-iptables", u8::from(rng.gen_bool(0.9)));
+    b.sysctl(
+        "k",
+        "net.bridge.bridge-nf-call-iptables",
+        u8::from(rng.gen_bool(0.9)),
+    );
     if rng.gen_bool(0.8) {
         b.sysctl("k", "net.ipv4.conf.all.route_localnet", 1);
     }
@@ -343,11 +416,20 @@ pub fn kube(rng: &mut impl Rng) -> Result<Shaped, String> {
             .map(|a| (*a, ep_port))
             .collect();
         let cluster_ip = v4(10, 96, 0, 10 + i);
-        let node_port = (!endpoints.is_empty() && rng.gen_bool(0.5)).then_some(30080 + u16::from(i));
-        targets.push(Target { proto, addr: cluster_ip, port });
+        let node_port =
+            (!endpoints.is_empty() && rng.gen_bool(0.5)).then_some(30080 + u16::from(i));
+        targets.push(Target {
+            proto,
+            addr: cluster_ip,
+            port,
+        });
         if let Some(np) = node_port {
             for addr in [v4(10, 150, 0, 1), v4(10, 244, 0, 1), Ipv4Addr::LOCALHOST] {
-                targets.push(Target { proto, addr, port: np });
+                targets.push(Target {
+                    proto,
+                    addr,
+                    port: np,
+                });
             }
         }
         services.push(Service {
@@ -393,7 +475,14 @@ pub fn router(rng: &mut impl Rng) -> Result<Shaped, String> {
         b.addr("r", "eth2", "10.132.0.1/24");
         b.addr("s2", "eth0", "10.132.0.2/24");
         b.route_via("s2", "0.0.0.0/0", v4(10, 132, 0, 1), "eth0");
-        b.listen("s2", L4Proto::Tcp, Ipv4Addr::UNSPECIFIED, 8080, "httpd", "/bin/httpd -f -p 8080");
+        b.listen(
+            "s2",
+            L4Proto::Tcp,
+            Ipv4Addr::UNSPECIFIED,
+            8080,
+            "httpd",
+            "/bin/httpd -f -p 8080",
+        );
     }
     if rng.gen_bool(0.5) {
         b.route_via("a", "0.0.0.0/0", v4(10, 130, 0, 1), "eth0");
@@ -407,14 +496,49 @@ pub fn router(rng: &mut impl Rng) -> Result<Shaped, String> {
         b.route_via("s", "0.0.0.0/0", v4(10, 131, 0, 1), "eth0");
     }
     for port in [8000u16, 8001] {
-        b.listen("r", L4Proto::Tcp, Ipv4Addr::UNSPECIFIED, port, "httpd", &format!("/bin/httpd -f -p {port}"));
+        b.listen(
+            "r",
+            L4Proto::Tcp,
+            Ipv4Addr::UNSPECIFIED,
+            port,
+            "httpd",
+            &format!("/bin/httpd -f -p {port}"),
+        );
     }
-    b.listen("r", L4Proto::Udp, Ipv4Addr::UNSPECIFIED, 5300, "python3", "python3 udp-echo.py 5300");
+    b.listen(
+        "r",
+        L4Proto::Udp,
+        Ipv4Addr::UNSPECIFIED,
+        5300,
+        "python3",
+        "python3 udp-echo.py 5300",
+    );
     for port in [8080u16, 8081] {
-        b.listen("s", L4Proto::Tcp, Ipv4Addr::UNSPECIFIED, port, "python3", &format!("python3 -m http.server {port}"));
+        b.listen(
+            "s",
+            L4Proto::Tcp,
+            Ipv4Addr::UNSPECIFIED,
+            port,
+            "python3",
+            &format!("python3 -m http.server {port}"),
+        );
     }
-    b.listen("s", L4Proto::Udp, Ipv4Addr::UNSPECIFIED, 5300, "python3", "python3 udp-echo.py 5300");
-    b.listen("a", L4Proto::Tcp, v4(10, 130, 0, 2), 8080, "python3", "python3 -m http.server 8080 --bind 10.130.0.2");
+    b.listen(
+        "s",
+        L4Proto::Udp,
+        Ipv4Addr::UNSPECIFIED,
+        5300,
+        "python3",
+        "python3 udp-echo.py 5300",
+    );
+    b.listen(
+        "a",
+        L4Proto::Tcp,
+        v4(10, 130, 0, 2),
+        8080,
+        "python3",
+        "python3 -m http.server 8080 --bind 10.130.0.2",
+    );
     let rp = if rng.gen_bool(0.1) { 1 } else { 0 };
     base_sysctls(&mut b, "r", rng.gen_bool(0.75), rp);
     for n in ["a", "s"].into_iter().chain(second.then_some("s2")) {
@@ -428,10 +552,18 @@ pub fn router(rng: &mut impl Rng) -> Result<Shaped, String> {
         s.policy(Filter, "INPUT", "DROP");
     }
     if rng.gen_bool(0.5) {
-        s.append(Filter, "FORWARD", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+        s.append(
+            Filter,
+            "FORWARD",
+            "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        );
     }
     if rng.gen_bool(0.3) {
-        s.append(Filter, "INPUT", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+        s.append(
+            Filter,
+            "INPUT",
+            "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        );
     }
     if rng.gen_bool(0.4) {
         s.append(Nat, "POSTROUTING", "-s 10.130.0.0/24 -o eth1 -j MASQUERADE");
@@ -445,8 +577,16 @@ pub fn router(rng: &mut impl Rng) -> Result<Shaped, String> {
         world: b.finish()?,
         trace_ns: "r".into(),
         targets: vec![
-            Target { proto: L4Proto::Tcp, addr: v4(10, 130, 0, 1), port: 8090 },
-            Target { proto: L4Proto::Tcp, addr: v4(10, 130, 0, 1), port: 2345 },
+            Target {
+                proto: L4Proto::Tcp,
+                addr: v4(10, 130, 0, 1),
+                port: 8090,
+            },
+            Target {
+                proto: L4Proto::Tcp,
+                addr: v4(10, 130, 0, 1),
+                port: 2345,
+            },
         ],
         rule_ports: ctx.ports,
     })
@@ -460,7 +600,14 @@ pub fn bridge(rng: &mut impl Rng) -> Result<Shaped, String> {
     b.addr("h", "eth0", "10.210.0.1/24");
     b.addr("x", "eth0", "10.210.0.2/24");
     b.route_via("x", "10.200.0.0/15", v4(10, 210, 0, 1), "eth0");
-    b.listen("x", L4Proto::Tcp, v4(10, 210, 0, 2), 8080, "python3", "python3 -m http.server 8080 --bind 10.210.0.2");
+    b.listen(
+        "x",
+        L4Proto::Tcp,
+        v4(10, 210, 0, 2),
+        8080,
+        "python3",
+        "python3 -m http.server 8080 --bind 10.210.0.2",
+    );
     let bridges = if rng.gen_bool(0.4) { 2 } else { 1 };
     for i in 0..bridges {
         b.bridge("h", &format!("br{i}"));
@@ -480,22 +627,58 @@ pub fn bridge(rng: &mut impl Rng) -> Result<Shaped, String> {
             b.route_via(&name, "0.0.0.0/0", v4(10, 200 + bi, 0, 1), "eth0");
         }
         let port = *[80u16, 8080].choose(rng).expect("non-empty");
-        b.listen(&name, L4Proto::Tcp, Ipv4Addr::UNSPECIFIED, port, "httpd", &format!("/bin/httpd -f -p {port}"));
+        b.listen(
+            &name,
+            L4Proto::Tcp,
+            Ipv4Addr::UNSPECIFIED,
+            port,
+            "httpd",
+            &format!("/bin/httpd -f -p {port}"),
+        );
         if rng.gen_bool(0.3) {
-            b.listen(&name, L4Proto::Udp, Ipv4Addr::UNSPECIFIED, 5300, "python3", "python3 udp-echo.py 5300");
+            b.listen(
+                &name,
+                L4Proto::Udp,
+                Ipv4Addr::UNSPECIFIED,
+                5300,
+                "python3",
+                "python3 udp-echo.py 5300",
+            );
         }
         base_sysctls(&mut b, &name, false, 0);
     }
     if rng.gen_bool(0.5) {
-        let addr = if rng.gen_bool(0.2) { Ipv4Addr::LOCALHOST } else { Ipv4Addr::UNSPECIFIED };
-        b.listen("h", L4Proto::Tcp, addr, 8000, "python3", "python3 -m http.server 8000");
+        let addr = if rng.gen_bool(0.2) {
+            Ipv4Addr::LOCALHOST
+        } else {
+            Ipv4Addr::UNSPECIFIED
+        };
+        b.listen(
+            "h",
+            L4Proto::Tcp,
+            addr,
+            8000,
+            "python3",
+            "python3 -m http.server 8000",
+        );
     }
     if rng.gen_bool(0.3) {
-        b.listen("h", L4Proto::Udp, Ipv4Addr::UNSPECIFIED, 5300, "python3", "python3 udp-echo.py 5300");
+        b.listen(
+            "h",
+            L4Proto::Udp,
+            Ipv4Addr::UNSPECIFIED,
+            5300,
+            "python3",
+            "python3 udp-echo.py 5300",
+        );
     }
     base_sysctls(&mut b, "h", rng.gen_bool(0.6), 0);
     base_sysctls(&mut b, "x", false, 0);
-    b.sysctl("h", "net.bridge.bridge-nf-call-iptables", u8::from(rng.gen_bool(0.7)));
+    b.sysctl(
+        "h",
+        "net.bridge.bridge-nf-call-iptables",
+        u8::from(rng.gen_bool(0.7)),
+    );
     match rng.gen_range(0..10) {
         0 => b.sysctl("h", "net.ipv4.conf.all.route_localnet", 1),
         1 => b.sysctl("h", "net.ipv4.conf.br0.route_localnet", 1),
@@ -503,11 +686,19 @@ pub fn bridge(rng: &mut impl Rng) -> Result<Shaped, String> {
     }
     let mut s = SaveText::default();
     if rng.gen_bool(0.5) {
-        s.append(Nat, "POSTROUTING", "-s 10.200.0.0/15 ! -d 10.200.0.0/15 -j MASQUERADE");
+        s.append(
+            Nat,
+            "POSTROUTING",
+            "-s 10.200.0.0/15 ! -d 10.200.0.0/15 -j MASQUERADE",
+        );
     }
     if rng.gen_bool(0.2) {
         s.policy(Filter, "FORWARD", "DROP");
-        s.append(Filter, "FORWARD", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+        s.append(
+            Filter,
+            "FORWARD",
+            "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        );
     }
     let ctx = rule_ctx(&b, "h", &[8090], remote_services(&b, "h"));
     let extra = rng.gen_range(3..=30);
@@ -517,7 +708,11 @@ pub fn bridge(rng: &mut impl Rng) -> Result<Shaped, String> {
         kind: "bridge",
         world: b.finish()?,
         trace_ns: "h".into(),
-        targets: vec![Target { proto: L4Proto::Tcp, addr: v4(10, 210, 0, 1), port: 8090 }],
+        targets: vec![Target {
+            proto: L4Proto::Tcp,
+            addr: v4(10, 210, 0, 1),
+            port: 8090,
+        }],
         rule_ports: ctx.ports,
     })
 }

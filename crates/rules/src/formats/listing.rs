@@ -108,7 +108,9 @@ pub fn references(t: &Table, chain: &str) -> usize {
     t.chains
         .iter()
         .flat_map(|c| &c.rules)
-        .filter(|r| matches!(&r.target, Some(Target::Jump(x)) | Some(Target::Goto(x)) if x == chain))
+        .filter(
+            |r| matches!(&r.target, Some(Target::Jump(x)) | Some(Target::Goto(x)) if x == chain),
+        )
         .count()
 }
 
@@ -214,8 +216,8 @@ pub fn target_name(t: &Option<Target>) -> String {
         Target::Snat { .. } => "SNAT",
         Target::Masquerade { .. } => "MASQUERADE",
         Target::Redirect { .. } => "REDIRECT",
-        Target::Notrack { ct_syntax: false } => "NOTRACK",
-        Target::Notrack { ct_syntax: true } | Target::Ct(_) => "CT",
+        // iptables-nft lists NOTRACK as the CT target it is made of.
+        Target::Notrack { .. } | Target::Ct(_) => "CT",
         Target::Trace => "TRACE",
         Target::ChecksumFill => "CHECKSUM",
         Target::TcpMss(_) => "TCPMSS",
@@ -240,7 +242,7 @@ pub fn write_listing_rule(out: &mut String, num: u32, r: &Rule, f: ListFormat) {
         None => (false, 0),
     };
     out.push(if pinv { '!' } else { ' ' });
-    if f.numeric || pnum == 0 && false {
+    if f.numeric {
         let _ = write!(out, "{pnum:<4} ");
     } else {
         match proto_name(pnum) {
@@ -294,7 +296,7 @@ pub fn write_listing_rule(out: &mut String, num: u32, r: &Rule, f: ListFormat) {
         write_match(out, m, f.numeric, proto);
     }
     if let Some(t) = &r.target {
-        write_target(out, t);
+        write_target(out, t, f.numeric);
     }
     out.push('\n');
 }
@@ -325,7 +327,7 @@ fn service_name(port: u16, proto: u8) -> Option<&'static str> {
         33 => "dccp",
         _ => return None,
     };
-    netdb::service_name(port, proto)
+    super::names::service_name(port, proto)
 }
 
 fn write_port(out: &mut String, port: u16, numeric: bool, proto: u8) {
@@ -440,7 +442,12 @@ fn write_match(out: &mut String, m: &Match, numeric: bool, proto: u8) {
             write_ports(out, "dpt", &t.dport, numeric, 6);
             if let Some(o) = &t.option {
                 if o.value != 0 || o.negated {
-                    let _ = write!(out, " option={}{}", if o.negated { "!" } else { "" }, o.value);
+                    let _ = write!(
+                        out,
+                        " option={}{}",
+                        if o.negated { "!" } else { "" },
+                        o.value
+                    );
                 }
             }
             if let Some(fl) = &t.flags {
@@ -527,7 +534,12 @@ fn write_match(out: &mut String, m: &Match, numeric: bool, proto: u8) {
         }
         Match::Conntrack(c) => write_conntrack(out, c, numeric),
         Match::State(s) => {
-            let _ = write!(out, "{} state {}", bang_sp(s.negated), states_text(&s.value));
+            let _ = write!(
+                out,
+                "{} state {}",
+                bang_sp(s.negated),
+                states_text(&s.value)
+            );
         }
         Match::Mark(mk) => {
             let _ = write!(out, " mark match{}", bang_sp(mk.negated));
@@ -545,7 +557,11 @@ fn write_match(out: &mut String, m: &Match, numeric: bool, proto: u8) {
             match s.mode {
                 StatisticMode::Random { probability } => {
                     let p = probability.kernel_value as f64 / 2147483648.0;
-                    let _ = write!(out, " mode random{} probability {p:.11}", bang_sp(s.negated));
+                    let _ = write!(
+                        out,
+                        " mode random{} probability {p:.11}",
+                        bang_sp(s.negated)
+                    );
                 }
                 StatisticMode::Nth { every, packet } => {
                     let _ = write!(out, " mode nth{} every {every}", bang_sp(s.negated));
@@ -579,11 +595,25 @@ fn write_match(out: &mut String, m: &Match, numeric: bool, proto: u8) {
                 out.push_str(" TTL-Match");
             }
             let _ = write!(out, " name: {}", r.name);
-            out.push_str(if r.rdest { " side: dest" } else { " side: source" });
-            let _ = write!(out, " mask: {}", r.mask.unwrap_or(std::net::Ipv4Addr::BROADCAST));
+            out.push_str(if r.rdest {
+                " side: dest"
+            } else {
+                " side: source"
+            });
+            let _ = write!(
+                out,
+                " mask: {}",
+                r.mask.unwrap_or(std::net::Ipv4Addr::BROADCAST)
+            );
         }
         Match::Limit(l) => {
-            let _ = write!(out, " limit: avg {}/{} burst {}", l.rate, unit_name(l.per), l.burst);
+            let _ = write!(
+                out,
+                " limit: avg {}/{} burst {}",
+                l.rate,
+                unit_name(l.per),
+                l.burst
+            );
         }
         Match::IpRange(r) => {
             if let Some(s) = &r.src {
@@ -618,7 +648,12 @@ fn write_match(out: &mut String, m: &Match, numeric: bool, proto: u8) {
                 let _ = write!(out, "{} --physdev-is-out", bang_sp(n.negated));
             }
             if let Some(n) = &p.out_dev {
-                let _ = write!(out, "{} --physdev-out {}", bang_sp(n.negated), dev(&n.value));
+                let _ = write!(
+                    out,
+                    "{} --physdev-out {}",
+                    bang_sp(n.negated),
+                    dev(&n.value)
+                );
             }
             if let Some(n) = &p.is_bridged {
                 let _ = write!(out, "{} --physdev-is-bridged", bang_sp(n.negated));
@@ -644,7 +679,12 @@ fn write_match(out: &mut String, m: &Match, numeric: bool, proto: u8) {
             }
             for (label, v) in [("UID", &o.uid), ("GID", &o.gid)] {
                 if let Some(v) = v {
-                    let _ = write!(out, "{} owner {label} match {}", bang_sp(v.negated), v.value.0);
+                    let _ = write!(
+                        out,
+                        "{} owner {label} match {}",
+                        bang_sp(v.negated),
+                        v.value.0
+                    );
                     if v.value.1 > v.value.0 {
                         let _ = write!(out, "-{}", v.value.1);
                     }
@@ -755,7 +795,12 @@ fn write_mark(out: &mut String, value: u32, mask: u32) {
 
 fn write_conntrack(out: &mut String, c: &ConntrackMatch, _numeric: bool) {
     if let Some(s) = &c.state {
-        let _ = write!(out, "{} ctstate {}", bang_sp(s.negated), states_text(&s.value));
+        let _ = write!(
+            out,
+            "{} ctstate {}",
+            bang_sp(s.negated),
+            states_text(&s.value)
+        );
     }
     if let Some(p) = &c.proto {
         let _ = write!(out, "{} ctproto {}", bang_sp(p.negated), p.value.number());
@@ -827,7 +872,7 @@ fn write_nat_range(out: &mut String, r: &NatRange) {
 }
 
 /// `print` of the target extensions; standard verdicts and chains print nothing here.
-fn write_target(out: &mut String, t: &Target) {
+fn write_target(out: &mut String, t: &Target, numeric: bool) {
     match t {
         Target::Reject(w) => {
             let _ = write!(out, " reject-with {}", reject_name(*w));
@@ -838,7 +883,34 @@ fn write_target(out: &mut String, t: &Target) {
                 | u32::from(l.ip_options) << 2
                 | u32::from(l.uid) << 3
                 | u32::from(l.macdecode) << 5;
-            let _ = write!(out, " LOG flags {flags} level {}", l.level.unwrap_or(4));
+            let level = l.level.unwrap_or(4);
+            if numeric {
+                let _ = write!(out, " LOG flags {flags} level {level}");
+            } else {
+                // libxt_LOG's log_names, first name per level.
+                const NAMES: [&str; 8] = [
+                    "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
+                ];
+                match NAMES.get(level as usize) {
+                    Some(n) => {
+                        let _ = write!(out, " LOG level {n}");
+                    }
+                    None => {
+                        let _ = write!(out, " UNKNOWN level {level}");
+                    }
+                }
+                for (bit, n) in [
+                    (1, " tcp-sequence"),
+                    (2, " tcp-options"),
+                    (4, " ip-options"),
+                    (8, " uid"),
+                    (0x20, " macdecode"),
+                ] {
+                    if flags & bit != 0 {
+                        out.push_str(n);
+                    }
+                }
+            }
             if let Some(p) = l.prefix.as_ref().filter(|p| !p.is_empty()) {
                 let _ = write!(out, " prefix \"{p}\"");
             }
@@ -872,7 +944,10 @@ fn write_target(out: &mut String, t: &Target) {
                 } else if nfmask == ctmask {
                     let _ = write!(out, " CONNMARK save mask 0x{nfmask:x}");
                 } else {
-                    let _ = write!(out, " CONNMARK save nfmask 0x{nfmask:x} ctmask ~0x{ctmask:x}");
+                    let _ = write!(
+                        out,
+                        " CONNMARK save nfmask 0x{nfmask:x} ctmask ~0x{ctmask:x}"
+                    );
                 }
             }
             ConnmarkAction::Restore { nfmask, ctmask } => {

@@ -10,10 +10,17 @@
 
 pub mod apply;
 pub mod command;
+pub mod list_rules;
+pub mod listing;
+pub mod listing_parse;
+mod names;
 pub mod restore_test;
 pub mod script;
 
 pub use apply::apply_command;
 pub use command::{parse_command, Command, CommandLine, Context};
+pub use list_rules::{parse_list_rules, print_list_rules};
+pub use listing::{print_listing, ListFormat};
+pub use listing_parse::{parse_listing, Lossy, ParsedListing};
 pub use restore_test::restore_test;
 pub use script::{apply_script, parse_script};

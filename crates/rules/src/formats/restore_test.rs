@@ -126,7 +126,7 @@ pub fn restore_test(text: &str, file: &str, lenient: bool) -> Result<Vec<ParseEr
             };
             let close = buf.find(']').ok_or_else(|| need("]"))?;
             // strtok(buffer+1, ":") then strtok(NULL, "]").
-            let inner = &buf[1..];
+            let inner = buf.strip_prefix('[').unwrap_or(buf);
             let Some(p0) = inner.find(|c| c != ':') else {
                 return Err(need(":"));
             };
@@ -250,11 +250,8 @@ fn split_like_restore<'a>(
     let mut cur_col = 0u32;
     let mut have = false;
     let (mut quote_open, mut escaped) = (false, false);
-    let mut col = first_col;
     let newline_str = if newline { "\n" } else { "" };
-    for c in s.chars().chain(newline_str.chars()) {
-        let here = col;
-        col += 1;
+    for (here, c) in (first_col..).zip(s.chars().chain(newline_str.chars())) {
         if quote_open {
             if escaped {
                 cur.push(c);

@@ -1,0 +1,2 @@
+iptables -A INPUT -s 1.2.3.4 -j ACCEPT
+iptables -D INPUT 2

@@ -1,0 +1,1 @@
+iptables -t nat -A PREROUTING -j DROP

@@ -1,0 +1,3 @@
+iptables -N A
+iptables -A INPUT -j A
+iptables -A INPUT -j B

@@ -1,0 +1,2 @@
+iptables -N A
+iptables -P A DROP

@@ -1,0 +1,1 @@
+sudo iptables -A INPUT --dport 22 -j ACCEPT

@@ -1,0 +1,1 @@
+iptables -E INPUT IN

@@ -1,0 +1,1 @@
+iptables -A INPUT -p tcp --dprt 80 -j ACCEPT
