@@ -476,6 +476,18 @@ impl<'s> Lab<'s> {
                     let a: Vec<&str> = args.iter().map(String::as_str).collect();
                     self.ip(&full, &a)?;
                 }
+                // Did it converge?
+                let out = self.ip(&full, &["-4", "-j", "route", "show", "table", "all"])?;
+                let now = routing::parse_routes("ip -j route", &out.stdout)?;
+                let (missing, extra) = routing::route_changes(&want, &now);
+                for (what, rs) in [("missing", missing), ("extra", extra)] {
+                    for r in rs {
+                        self.warnings.push(format!(
+                            "{full}: {what} route {}",
+                            routing::route_add_args(&r)[2..].join(" ")
+                        ));
+                    }
+                }
             }
             if let Some((label, text)) = self.snap.ns_file(&n.name, "ip-rule.json") {
                 let want = routing::parse_rules(&label, &text)?;
@@ -635,7 +647,7 @@ impl<'s> Lab<'s> {
 
     /// Remove everything recorded; returns the problems met (it goes on past them).
     fn teardown(&mut self) -> Vec<String> {
-        let mut problems = teardown_state(&self.dir, &self.state);
+        let mut problems = teardown_state(&self.state);
         for c in &mut self.children {
             // Reap what we started (stopped above by PID).
             if let Ok(None) = c.try_wait() {
@@ -682,7 +694,7 @@ fn processes_in(ns: &str) -> Vec<u32> {
 
 /// Stop the recorded processes (and any other process left inside the lab's
 /// namespaces), delete the namespaces. Returns the problems met.
-fn teardown_state(dir: &StateDir, st: &State) -> Vec<String> {
+fn teardown_state(st: &State) -> Vec<String> {
     let mut problems = Vec::new();
     for p in st.processes.iter().rev() {
         sys::stop_process(p.pid, p.starttime);
@@ -701,7 +713,6 @@ fn teardown_state(dir: &StateDir, st: &State) -> Vec<String> {
             }
         }
     }
-    let _ = dir;
     problems
 }
 
@@ -724,7 +735,7 @@ pub fn down(opts: &LabOptions, world_ns: &[String]) -> Result<DownReport> {
     match StateDir::open(&opts.state_root, &opts.prefix) {
         Ok(dir) => {
             let st = dir.load()?;
-            let problems = teardown_state(&dir, &st);
+            let problems = teardown_state(&st);
             dir.remove()?;
             if !problems.is_empty() {
                 return Err(LabError::Other(problems.join("\n")));
@@ -767,7 +778,7 @@ fn clean(opts: &LabOptions, names: &[String]) -> Result<Vec<String>> {
     if path.exists() {
         let dir = StateDir { dir: path };
         if let Ok(st) = dir.load() {
-            for p in teardown_state(&dir, &st) {
+            for p in teardown_state(&st) {
                 eprintln!("pktpath lab: while removing the old lab: {p}");
             }
             removed.extend(st.namespaces);
@@ -779,12 +790,7 @@ fn clean(opts: &LabOptions, names: &[String]) -> Result<Vec<String>> {
             namespaces: vec![n.clone()],
             ..State::new(&opts.prefix, "")
         };
-        let problems = teardown_state(
-            &StateDir {
-                dir: PathBuf::new(),
-            },
-            &st,
-        );
+        let problems = teardown_state(&st);
         if !problems.is_empty() {
             return Err(LabError::Other(problems.join("\n")));
         }

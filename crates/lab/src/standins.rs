@@ -137,3 +137,33 @@ pub fn plan(ns: &Namespace) -> Vec<StandIn> {
     }));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn docker_memcached_gets_a_proxy_and_two_kinds_of_server() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/docker-memcached");
+        let w = pktpath_world::load_world(&dir).expect("loads");
+        let dh = plan(w.namespace("dh").unwrap());
+        assert_eq!(dh.len(), 1, "{dh:?}");
+        assert_eq!(
+            dh[0].argv(Path::new("pktpath")).join(" "),
+            "pktpath proxy -proto tcp -host-ip 0.0.0.0 -host-port 11211 -container-ip 172.17.0.2 -container-port 11211"
+        );
+        assert_eq!(dh[0].sockets(), vec![(true, Ipv4Addr::UNSPECIFIED, 11211)]);
+        let mc = plan(w.namespace("memcached").unwrap());
+        assert_eq!(
+            mc[0].argv(Path::new("pktpath")).join(" "),
+            "pktpath serve --style busybox tcp:0.0.0.0:11211"
+        );
+        let ext = plan(w.namespace("ext").unwrap());
+        assert_eq!(
+            ext[0].argv(Path::new("pktpath")).join(" "),
+            "pktpath serve --style python tcp:10.120.0.2:8080"
+        );
+    }
+}

@@ -221,7 +221,7 @@ fn a_failed_stand_in_stops_the_others() {
     };
     assert!(err.contains("cannot bind udp:10.199.9.9:47472"), "{err}");
     common::assert_gone(prefix);
-    let left = common::processes_with("tcp:0.0.0.0:47471");
+    let left = common::processes_with("tcp:0.0.0.0:47473");
     assert!(left.is_empty(), "a's server still runs: {left:?}");
 }
 

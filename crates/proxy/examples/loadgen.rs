@@ -143,7 +143,10 @@ fn bind_pair() -> Res<(std::net::TcpListener, std::net::UdpSocket)> {
             "socket",
             socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None),
         )?;
-        io("bind", sock.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into()))?;
+        io(
+            "bind",
+            sock.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into()),
+        )?;
         io("listen", sock.listen(4096))?;
         let t: std::net::TcpListener = sock.into();
         let port = t.local_addr().unwrap().port();
@@ -407,7 +410,7 @@ async fn settle_fds(pid: Option<u32>, base: u64) -> u64 {
 
 async fn echo_once(target: SocketAddr, msg: &[u8]) -> Res<()> {
     let mut s = io("connect", TcpStream::connect(target).await)?;
-    io("write", s.write_all(&[b'E']).await)?;
+    io("write", s.write_all(b"E").await)?;
     io("write", s.write_all(msg).await)?;
     let mut b = vec![0u8; msg.len()];
     io("read", s.read_exact(&mut b).await)?;
@@ -422,7 +425,7 @@ async fn bulk_once(target: SocketAddr, mode: u8, bytes: u64) -> Res<()> {
     let mut buf = vec![0u8; 1 << 20];
     rand::rngs::SmallRng::seed_from_u64(9).fill_bytes(&mut buf);
     if mode == b'S' {
-        io("write", s.write_all(&[b'S']).await)?;
+        io("write", s.write_all(b"S").await)?;
         let mut left = bytes;
         while left > 0 {
             let k = left.min(buf.len() as u64) as usize;
@@ -439,7 +442,7 @@ async fn bulk_once(target: SocketAddr, mode: u8, bytes: u64) -> Res<()> {
             ));
         }
     } else {
-        io("write", s.write_all(&[b'G']).await)?;
+        io("write", s.write_all(b"G").await)?;
         io("write", s.write_all(&bytes.to_be_bytes()).await)?;
         let mut got = 0u64;
         loop {
@@ -459,7 +462,7 @@ async fn bulk_once(target: SocketAddr, mode: u8, bytes: u64) -> Res<()> {
 async fn tcp_latency(target: SocketAddr, n: usize) -> Res<Vec<u64>> {
     let mut s = io("connect", TcpStream::connect(target).await)?;
     io("nodelay", s.set_nodelay(true))?;
-    io("write", s.write_all(&[b'E']).await)?;
+    io("write", s.write_all(b"E").await)?;
     let msg = [7u8; 64];
     let mut back = [0u8; 64];
     let mut lat = Vec::with_capacity(n);
@@ -493,7 +496,7 @@ async fn concurrent(
             rand::rngs::SmallRng::seed_from_u64(i as u64).fill_bytes(&mut data);
             let mut want = 0xcbf29ce484222325u64;
             fnv1a(&mut want, &data);
-            s.write_all(&[b'E']).await.map_err(|e| e.to_string())?;
+            s.write_all(b"E").await.map_err(|e| e.to_string())?;
             let (mut r, mut w) = s.into_split();
             let writer = tokio::spawn(async move {
                 let _ = w.write_all(&data).await;

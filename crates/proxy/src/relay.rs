@@ -19,7 +19,7 @@ use socket2::SockRef;
 use tokio::net::TcpStream;
 
 /// Size of the per-thread read buffer.
-const BUF_SIZE: usize = 64 * 1024;
+const BUF_SIZE: usize = 256 * 1024;
 
 thread_local! {
     static BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; BUF_SIZE].into_boxed_slice());

@@ -127,3 +127,39 @@ fn fixture_listings_match_real_iptables() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     assert!(checked >= 10, "{checked} tables checked");
 }
+
+/// Counters: restored with `iptables-restore -c`, listed with and without `-x` (1K/1M/1G/1T
+/// units, xtables_print_num), and a target name wider than its column.
+#[test]
+fn counters_match_real_iptables() {
+    let f = formats_common::data_dir().join("counters.rules");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let rs = parse_save(&text, "counters.rules").unwrap();
+    let ns = Netns::new("counters");
+    ns.ok(&["iptables-restore", "-c"], text.as_bytes());
+    for (args, f) in [
+        (vec!["-nvL", "--line-numbers"], ListFormat::NVL_LINES),
+        (
+            vec!["-nvxL"],
+            ListFormat {
+                numeric: true,
+                verbose: true,
+                exact: true,
+                line_numbers: false,
+            },
+        ),
+    ] {
+        let mut a = vec!["iptables"];
+        a.extend(args.iter().copied());
+        let real = ns.ok(&a, b"");
+        let ours = print_listing(&rs, TableName::Filter, None, f).unwrap();
+        assert_eq!(ours, real, "{args:?}");
+        // Exact counters come back exactly; rounded ones are said to be rounded.
+        let back = parse_listing(&real, "L", TableName::Filter).unwrap();
+        let rounded = back.lossy.iter().any(|l| l.what.contains("rounded"));
+        assert_eq!(rounded, !f.exact, "{:?}", back.lossy);
+        if f.exact {
+            assert_eq!(print_ruleset(&back.ruleset), print_ruleset(&rs));
+        }
+    }
+}

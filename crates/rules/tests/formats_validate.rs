@@ -38,6 +38,10 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     ),
     ("TUM_Net__iptables_20.10.2013", "unknown match `sctp`"),
     ("TUM_Net__iptables_25.07.2014", "unknown match `sctp`"),
+    // Own inputs showing the same gaps. iptables' libxt_udp takes a reversed port range
+    // (`--dport 60000:29`, which then matches nothing); only libxt_tcp refuses it.
+    ("sctp-match.rules", "unknown match `sctp`"),
+    ("udp-port-range-reversed.rules", "invalid portrange"),
 ];
 
 struct Row {

@@ -326,7 +326,11 @@ fn ip_addr(ns: &Namespace) -> String {
                     if let Some(b) = a.broadcast {
                         x.insert("broadcast".into(), json!(b.to_string()));
                     }
-                    let scope = if a.addr.is_loopback() { "host" } else { "global" };
+                    let scope = if a.addr.is_loopback() {
+                        "host"
+                    } else {
+                        "global"
+                    };
                     x.insert("scope".into(), json!(scope));
                     x.insert("label".into(), json!(i.name));
                     Value::Object(x)
@@ -380,7 +384,9 @@ fn veth_peer<'w>(world: &'w World, ns: &str, iface: &str) -> Option<&'w Interfac
             return None;
         };
         let _ = me;
-        world.namespace(&other.namespace)?.interface(&other.interface)
+        world
+            .namespace(&other.namespace)?
+            .interface(&other.interface)
     })
 }
 
@@ -540,7 +546,10 @@ fn compact(v: &Value) -> String {
 fn sysctl(s: &Sysctls) -> String {
     let mut raw = s.raw.clone();
     let has = |raw: &BTreeMap<String, String>, k: &str| raw.contains_key(k);
-    if s.ip_forward && !has(&raw, "net.ipv4.ip_forward") && !has(&raw, "net.ipv4.conf.all.forwarding") {
+    if s.ip_forward
+        && !has(&raw, "net.ipv4.ip_forward")
+        && !has(&raw, "net.ipv4.conf.all.forwarding")
+    {
         raw.insert("net.ipv4.ip_forward".into(), bit(true));
     }
     let key = "net.bridge.bridge-nf-call-iptables";

@@ -65,7 +65,10 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn every_fixture_world_survives_write_and_load() {
     let all = worlds();
-    assert!(all.len() >= 11, "expected the 11 fixture worlds, found {all:?}");
+    assert!(
+        all.len() >= 11,
+        "expected the 11 fixture worlds, found {all:?}"
+    );
     for dir in all {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let before = load_world(&dir).unwrap_or_else(|e| panic!("{name}: {e}"));

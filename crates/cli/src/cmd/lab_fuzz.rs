@@ -102,7 +102,9 @@ pub fn run(a: FuzzArgs) -> Result<ExitCode, String> {
     pktpath_lab::install_signal_handlers();
     let exe = match &a.exe {
         Some(e) => e.clone(),
-        None => std::env::current_exe().map_err(|e| format!("cannot find the pktpath binary: {e}"))?,
+        None => {
+            std::env::current_exe().map_err(|e| format!("cannot find the pktpath binary: {e}"))?
+        }
     };
     let mut lab = LabOptions::new(a.prefix.clone(), exe);
     // The prefix is the fuzzer's own: a lab left by an interrupted run is removed.
@@ -127,7 +129,10 @@ pub fn run(a: FuzzArgs) -> Result<ExitCode, String> {
     let json = a.json;
     let summary = fuzz::fuzz(&opts, &mut judge, &mut |r| {
         if json {
-            println!("{}", serde_json::to_string(r).expect("a case result serialises"));
+            println!(
+                "{}",
+                serde_json::to_string(r).expect("a case result serialises")
+            );
         } else {
             println!("{}", case_line(r));
         }
@@ -143,9 +148,11 @@ pub fn run(a: FuzzArgs) -> Result<ExitCode, String> {
     if summary.interrupted {
         return Err("interrupted; the lab's namespaces were removed".into());
     }
-    Ok(if summary.disagreements.is_empty() && summary.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(
+        if summary.disagreements.is_empty() && summary.errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }

@@ -58,7 +58,7 @@ pub struct MatchCtx<'a> {
     pub uncertain: bool,
 }
 
-fn iface_name<'a>(topo: &'a Topology, i: Option<IfId>) -> &'a str {
+fn iface_name(topo: &Topology, i: Option<IfId>) -> &str {
     i.map(|i| topo.name(i)).unwrap_or("")
 }
 

@@ -119,7 +119,7 @@ impl Walk<'_> {
             let c = &t.chains[chain as usize];
             // No target that continues the walk rewrites the addresses or ports the
             // candidates are keyed on (NAT targets end it), so the list stays valid.
-            let mut candidates = if COMPILED {
+            let candidates = if COMPILED {
                 c.filter.candidates(pkt, pos)
             } else {
                 Candidates::Linear {
@@ -127,7 +127,7 @@ impl Walk<'_> {
                     len: c.rules.len(),
                 }
             };
-            while let Some(p) = candidates.next() {
+            for p in candidates {
                 let r = &c.rules[p];
                 let matched = if COMPILED {
                     c.filter.headers[p].matches(pkt) && rest_matches(&r.rule, pkt, ctx, st, r.id)

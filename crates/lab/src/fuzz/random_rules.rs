@@ -1,7 +1,8 @@
 //! Random filter, nat, mangle and raw rules over the matches and targets the engine
 //! evaluates: `-s/-d/-i/-o/-p`, tcp/udp ports and flags, icmp types, multiport,
-//! conntrack/state, addrtype, mark, comment, iprange; ACCEPT, DROP, RETURN, REJECT (every
-//! `--reject-with`), jumps and gotos to user chains, MARK, DNAT, SNAT, MASQUERADE,
+//! conntrack/state, addrtype, mark, comment, iprange; ACCEPT, DROP, RETURN, REJECT (all
+//! `--reject-with` types but icmp-proto-unreachable), jumps and gotos to user chains,
+//! MARK, DNAT, SNAT, MASQUERADE,
 //! REDIRECT, NOTRACK.
 //!
 //! Every rule is one `iptables-restore` accepts: a target only where its table and hooks
@@ -427,7 +428,8 @@ impl<'a, R: Rng> RuleGen<'a, R> {
                             " --reject-with icmp-host-prohibited",
                             " --reject-with icmp-net-prohibited",
                             " --reject-with icmp-admin-prohibited",
-                            " --reject-with icmp-proto-unreachable",
+                            // Not icmp-proto-unreachable: curl then fails with ENOPROTOOPT,
+                            // which none of the five probe outcomes names.
                         ];
                         if p == Some("tcp") {
                             opts.extend([" --reject-with tcp-reset", " --reject-with tcp-reset"]);

@@ -34,7 +34,7 @@ pub fn apply_command(rs: &mut Ruleset, cl: &CommandLine, file: &str) -> Result<(
             }
             return Ok(());
         }
-        Command::List(None) | Command::Help => return Ok(()),
+        Command::List(None) | Command::Help | Command::Ignored => return Ok(()),
         _ => {}
     }
     let before = rs.clone();
@@ -226,7 +226,7 @@ fn apply_inner(
                 }
             }
         }
-        Command::List(_) | Command::Help => {}
+        Command::List(_) | Command::Help | Command::Ignored => {}
     }
     kernel_checks(t).map_err(err)?;
     sort_chains(t);

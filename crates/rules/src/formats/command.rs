@@ -45,8 +45,10 @@ pub enum Command {
     Rename { from: String, to: String },
     /// `-L [CHAIN]` / `-S [CHAIN]`: print only; changes nothing
     List(Option<String>),
-    /// `-h`: iptables prints its usage and exits with status 0
+    /// `-h`, `-V`: iptables prints its usage or version and exits with status 0
     Help,
+    /// A restore line for ip6tables (`-6`): iptables-restore skips it
+    Ignored,
 }
 
 /// A command with its table and where it was written.
@@ -107,6 +109,48 @@ fn command_letter(s: &str) -> Option<char> {
 
 fn is_long_prefix(s: &str, long: &str, min: usize) -> bool {
     s.len() >= min && long.starts_with(s)
+}
+
+/// iptables' own long options that are not part of a rule (`original_opts` in
+/// iptables/xshared.c), with the short option they stand for.
+const CORE_LONG: &[(&str, &str)] = &[
+    ("--table", "-t"),
+    ("--wait", "-w"),
+    ("--wait-interval", "-W"),
+    ("--verbose", "-v"),
+    ("--numeric", "-n"),
+    ("--exact", "-x"),
+    ("--line-numbers", "--line-numbers"),
+    ("--modprobe", "--modprobe"),
+    ("--ipv4", "-4"),
+    ("--ipv6", "-6"),
+    ("--version", "-V"),
+    ("--help", "-h"),
+];
+
+/// getopt_long: `--verb` is `--verbose` when no other core option starts with it.
+/// (Match and target options are the rule parser's; an abbreviation shared with one of
+/// them is left to it.)
+fn core_long(s: &str) -> Option<&'static str> {
+    if !s.starts_with("--") || s.len() < 3 {
+        return None;
+    }
+    if let Some(c) = CORE_LONG.iter().find(|c| c.0 == s) {
+        return Some(c.1);
+    }
+    let hits: Vec<&(&str, &str)> = CORE_LONG.iter().filter(|c| c.0.starts_with(s)).collect();
+    // Rule options that share a prefix with a core option (`--in-interface`, ...).
+    const RULE_LONG: &[&str] = &[
+        "--in-interface",
+        "--out-interface",
+        "--insert",
+        "--new-chain",
+        "--help",
+    ];
+    let clash = RULE_LONG
+        .iter()
+        .any(|r| r.starts_with(s) && !hits.iter().any(|h| h.0 == *r));
+    (hits.len() == 1 && !clash).then(|| hits[0].1)
 }
 
 /// A positional argument: present and not an option (iptables: `argv[optind][0] != '-'
@@ -290,6 +334,7 @@ pub fn parse_command(
             continue;
         }
         i += 1;
+        let s = core_long(s).unwrap_or(s);
         if s == "-t" || is_long_prefix(s, "--table", 3) {
             if ctx == Context::Restore {
                 return Err(err(
@@ -335,11 +380,24 @@ pub fn parse_command(
         }
         match s {
             "-v" | "--verbose" | "-4" | "--ipv4" => continue,
+            // iptables prints its version and exits (status 0).
+            "-V" | "--version" => {
+                help = true;
+                continue;
+            }
             "-6" | "--ipv6" => {
+                if ctx == Context::Restore {
+                    // iptables-restore skips the rest of a line meant for ip6tables.
+                    return Ok(CommandLine {
+                        table,
+                        command: Command::Ignored,
+                        pos: Pos { line, col: t.col },
+                    });
+                }
                 return Err(err(
                     t.col,
                     "this is the IPv4 version of iptables (`-6` not allowed)".into(),
-                ))
+                ));
             }
             "-h" | "--help" => {
                 help = true;
