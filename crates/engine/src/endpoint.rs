@@ -212,11 +212,13 @@ impl Sim {
             L4::IcmpEcho { ty, id, seq } => {
                 if ty == ICMP_ECHO {
                     // icmp_echo(): the kernel answers.
-                    self.emit(Event::Deliver {
-                        ns,
-                        what: "ICMP echo request: the kernel answers".into(),
-                        pkt: Box::new(pkt.clone()),
-                    });
+                    if self.recording() {
+                        self.emit(Event::Deliver {
+                            ns,
+                            what: "ICMP echo request: the kernel answers".into(),
+                            pkt: Box::new(pkt.clone()),
+                        });
+                    }
                     let reply = Packet {
                         src: pkt.dst,
                         dst: pkt.src,
@@ -247,11 +249,13 @@ impl Sim {
                 } else if ty == ICMP_ECHOREPLY {
                     if let Some(ep) = self.find_ep(ns, L4Proto::Icmp, (pkt.dst, id), (pkt.src, id))
                     {
-                        self.emit(Event::Deliver {
-                            ns,
-                            what: "ICMP echo reply to ping".into(),
-                            pkt: Box::new(pkt.clone()),
-                        });
+                        if self.recording() {
+                            self.emit(Event::Deliver {
+                                ns,
+                                what: "ICMP echo reply to ping".into(),
+                                pkt: Box::new(pkt.clone()),
+                            });
+                        }
                         self.endpoints[ep].result.response = true;
                         self.endpoints[ep].st = TcpSt::Closed;
                     }
@@ -270,11 +274,15 @@ impl Sim {
                 };
                 match self.find_ep(ns, proto, (inner.src, lp), (inner.dst, rp)) {
                     Some(ep) => {
-                        self.emit(Event::Deliver {
-                            ns,
-                            what: format!("ICMP error type {ty} code {code} for a local socket"),
-                            pkt: Box::new(pkt.clone()),
-                        });
+                        if self.recording() {
+                            self.emit(Event::Deliver {
+                                ns,
+                                what: format!(
+                                    "ICMP error type {ty} code {code} for a local socket"
+                                ),
+                                pkt: Box::new(pkt.clone()),
+                            });
+                        }
                         self.socket_error(ep, ty, code);
                     }
                     None => self.drop_pkt(ns, &pkt, DropReason::NoSocket),
@@ -336,11 +344,13 @@ impl Sim {
 
     fn tcp_rcv(&mut self, ns: NsId, pkt: Packet, sport: u16, dport: u16, flags: u8) {
         if let Some(ep) = self.find_ep(ns, L4Proto::Tcp, (pkt.dst, dport), (pkt.src, sport)) {
-            self.emit(Event::Deliver {
-                ns,
-                what: format!("TCP segment to {}", describe_role(&self.endpoints[ep].role)),
-                pkt: Box::new(pkt.clone()),
-            });
+            if self.recording() {
+                self.emit(Event::Deliver {
+                    ns,
+                    what: format!("TCP segment to {}", describe_role(&self.endpoints[ep].role)),
+                    pkt: Box::new(pkt.clone()),
+                });
+            }
             self.tcp_input(ep, flags, pkt.payload);
             return;
         }
@@ -353,16 +363,18 @@ impl Sim {
                         back: None,
                     },
                 };
-                self.emit(Event::Deliver {
-                    ns,
-                    what: format!(
-                        "SYN to listening socket {}:{} ({})",
-                        l.addr,
-                        l.port,
-                        describe_role(&role)
-                    ),
-                    pkt: Box::new(pkt.clone()),
-                });
+                if self.recording() {
+                    self.emit(Event::Deliver {
+                        ns,
+                        what: format!(
+                            "SYN to listening socket {}:{} ({})",
+                            l.addr,
+                            l.port,
+                            describe_role(&role)
+                        ),
+                        pkt: Box::new(pkt.clone()),
+                    });
+                }
                 let ep = self.new_endpoint(
                     ns,
                     L4Proto::Tcp,
@@ -380,14 +392,16 @@ impl Sim {
             return;
         }
         // tcp_v4_send_reset(): nothing listens here.
-        self.emit(Event::Deliver {
-            ns,
-            what: format!(
-                "no socket on {}:{}: the kernel answers with RST",
-                pkt.dst, dport
-            ),
-            pkt: Box::new(pkt.clone()),
-        });
+        if self.recording() {
+            self.emit(Event::Deliver {
+                ns,
+                what: format!(
+                    "no socket on {}:{}: the kernel answers with RST",
+                    pkt.dst, dport
+                ),
+                pkt: Box::new(pkt.clone()),
+            });
+        }
         let rflags = if flags & ACK != 0 { RST } else { RST | ACK };
         let rst = Packet {
             src: pkt.dst,
@@ -583,16 +597,18 @@ impl Sim {
     fn proxy_dial(&mut self, front: usize, proxy: UserlandProxy) {
         let ns = self.endpoints[front].ns;
         let dst = proxy.container_ip;
-        self.emit(Event::Note {
-            ns,
-            text: format!(
-                "docker-proxy accepted {}:{}; it dials {}:{} from this namespace",
-                self.endpoints[front].remote.0,
-                self.endpoints[front].remote.1,
-                dst,
-                proxy.container_port
-            ),
-        });
+        if self.recording() {
+            self.emit(Event::Note {
+                ns,
+                text: format!(
+                    "docker-proxy accepted {}:{}; it dials {}:{} from this namespace",
+                    self.endpoints[front].remote.0,
+                    self.endpoints[front].remote.1,
+                    dst,
+                    proxy.container_port
+                ),
+            });
+        }
         let route = match self.route_output(ns, dst, None, 0) {
             Ok(r) => r,
             Err(_) => {
@@ -635,13 +651,15 @@ impl Sim {
     fn proxy_back_failed(&mut self, front: usize) {
         let ns = self.endpoints[front].ns;
         let unread = self.endpoints[front].pending.take().is_some();
-        self.emit(Event::Note {
-            ns,
-            text: format!(
-                "docker-proxy's onward connection failed: it closes the client's connection{}",
-                if unread { " (unread request: RST)" } else { "" }
-            ),
-        });
+        if self.recording() {
+            self.emit(Event::Note {
+                ns,
+                text: format!(
+                    "docker-proxy's onward connection failed: it closes the client's connection{}",
+                    if unread { " (unread request: RST)" } else { "" }
+                ),
+            });
+        }
         if unread && self.endpoints[front].st == TcpSt::Established {
             self.endpoints[front].st = TcpSt::Closed;
             self.tcp_send(front, ACK | RST, 0);
@@ -652,14 +670,16 @@ impl Sim {
 
     fn udp_rcv(&mut self, ns: NsId, pkt: Packet, sport: u16, dport: u16) {
         if let Some(ep) = self.find_ep(ns, L4Proto::Udp, (pkt.dst, dport), (pkt.src, sport)) {
-            self.emit(Event::Deliver {
-                ns,
-                what: format!(
-                    "UDP datagram to {}",
-                    describe_role(&self.endpoints[ep].role)
-                ),
-                pkt: Box::new(pkt.clone()),
-            });
+            if self.recording() {
+                self.emit(Event::Deliver {
+                    ns,
+                    what: format!(
+                        "UDP datagram to {}",
+                        describe_role(&self.endpoints[ep].role)
+                    ),
+                    pkt: Box::new(pkt.clone()),
+                });
+            }
             self.endpoints[ep].result.response = true;
             if let Role::ProxyBack { front } = self.endpoints[ep].role {
                 let len = pkt.payload;
@@ -669,27 +689,31 @@ impl Sim {
         }
         let Some(l) = self.ns(ns).listener(L4Proto::Udp, pkt.dst, dport).cloned() else {
             // __udp4_lib_rcv(): no socket, ICMP port unreachable.
-            self.emit(Event::Deliver {
-                ns,
-                what: format!(
-                    "no socket on {}:{}/udp: the kernel answers ICMP port unreachable",
-                    pkt.dst, dport
-                ),
-                pkt: Box::new(pkt.clone()),
-            });
+            if self.recording() {
+                self.emit(Event::Deliver {
+                    ns,
+                    what: format!(
+                        "no socket on {}:{}/udp: the kernel answers ICMP port unreachable",
+                        pkt.dst, dport
+                    ),
+                    pkt: Box::new(pkt.clone()),
+                });
+            }
             self.icmp_send(ns, &pkt, ICMP_DEST_UNREACH, unreach::PORT, true);
             return;
         };
         match l.app {
             App::Server { process } => {
-                self.emit(Event::Deliver {
-                    ns,
-                    what: format!(
-                        "UDP datagram to {process} on {}:{}: it echoes",
-                        l.addr, l.port
-                    ),
-                    pkt: Box::new(pkt.clone()),
-                });
+                if self.recording() {
+                    self.emit(Event::Deliver {
+                        ns,
+                        what: format!(
+                            "UDP datagram to {process} on {}:{}: it echoes",
+                            l.addr, l.port
+                        ),
+                        pkt: Box::new(pkt.clone()),
+                    });
+                }
                 // A server bound to 0.0.0.0 answers with sendto(): the source address is
                 // the routing choice toward the client, not necessarily the address the
                 // datagram was sent to.
@@ -713,11 +737,13 @@ impl Sim {
                 self.endpoints[ep].st = TcpSt::Closed;
             }
             App::Proxy(p) => {
-                self.emit(Event::Deliver {
-                    ns,
-                    what: format!("UDP datagram to docker-proxy on {}:{}", l.addr, l.port),
-                    pkt: Box::new(pkt.clone()),
-                });
+                if self.recording() {
+                    self.emit(Event::Deliver {
+                        ns,
+                        what: format!("UDP datagram to docker-proxy on {}:{}", l.addr, l.port),
+                        pkt: Box::new(pkt.clone()),
+                    });
+                }
                 let front = self.new_endpoint(
                     ns,
                     L4Proto::Udp,
@@ -789,20 +815,24 @@ impl Sim {
         match kind {
             TimerKind::Retransmit(_) => {
                 if e.proto == L4Proto::Tcp && e.st == TcpSt::SynSent {
-                    self.emit(Event::Note {
-                        ns: e.ns,
-                        text: "no answer: the SYN is sent again".into(),
-                    });
+                    if self.recording() {
+                        self.emit(Event::Note {
+                            ns: e.ns,
+                            text: "no answer: the SYN is sent again".into(),
+                        });
+                    }
                     self.tcp_send(ep, SYN, 0);
                 }
             }
             TimerKind::Deadline => {
                 if e.st != TcpSt::Closed || !e.result.response {
                     let ns = e.ns;
-                    self.emit(Event::Note {
-                        ns,
-                        text: "the client gives up (3 s)".into(),
-                    });
+                    if self.recording() {
+                        self.emit(Event::Note {
+                            ns,
+                            text: "the client gives up (3 s)".into(),
+                        });
+                    }
                 }
             }
         }

@@ -27,6 +27,17 @@ pub struct Listener {
     pub app: App,
 }
 
+/// Per-device sysctls, resolved once (`IN_DEV_*` combine `all` and the device's value).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DevConf {
+    /// `IN_DEV_FORWARD`: `conf.<dev>.forwarding` (set for every device by `ip_forward`).
+    pub forwarding: bool,
+    /// `IN_DEV_ROUTE_LOCALNET`: `all` OR the device.
+    pub route_localnet: bool,
+    /// `IN_DEV_RPFILTER`: max(`all`, device).
+    pub rp_filter: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct NsState {
     pub id: NsId,
@@ -36,6 +47,8 @@ pub struct NsState {
     pub ct: Conntrack,
     pub mstate: MatchState,
     pub sysctls: Sysctls,
+    /// Per interface (by index in the namespace), the sysctls the stack consults.
+    pub dev_conf: Vec<DevConf>,
     pub listeners: Vec<Listener>,
 }
 
@@ -87,8 +100,21 @@ impl NsState {
                 });
             }
         }
+        let dev_conf = topo.ns[id.0 as usize]
+            .ifaces
+            .iter()
+            .map(|i| DevConf {
+                forwarding: match n.sysctls.conf(&i.name, "forwarding") {
+                    Some(v) => v != 0,
+                    None => n.sysctls.ip_forward,
+                },
+                route_localnet: n.sysctls.route_localnet(&i.name),
+                rp_filter: n.sysctls.rp_filter(&i.name),
+            })
+            .collect();
         Ok(NsState {
             id,
+            dev_conf,
             name: n.name.clone(),
             fib: Fib::build(id, n, topo),
             rules,
@@ -106,11 +132,15 @@ impl NsState {
 
     /// `IN_DEV_FORWARD(in_dev)`: `net.ipv4.conf.<dev>.forwarding`, which
     /// `net.ipv4.ip_forward` sets for every device.
-    pub fn forwarding(&self, topo: &Topology, dev: IfId) -> bool {
-        match self.sysctls.conf(topo.name(dev), "forwarding") {
-            Some(v) => v != 0,
-            None => self.sysctls.ip_forward,
-        }
+    pub fn forwarding(&self, _topo: &Topology, dev: IfId) -> bool {
+        self.conf(dev).forwarding
+    }
+
+    pub fn conf(&self, dev: IfId) -> DevConf {
+        self.dev_conf
+            .get(dev.idx as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn listener(&self, proto: L4Proto, dst: Ipv4Addr, port: u16) -> Option<&Listener> {

@@ -139,13 +139,15 @@ impl Sim {
                     crate::fib::RouteError::Blackhole => "connect: Invalid argument",
                     _ => "connect: No route to host",
                 };
-                self.emit(Event::Note {
-                    ns,
-                    text: format!(
-                        "the client's own routing has no way to {}: {says}",
-                        spec.dst
-                    ),
-                });
+                if self.recording() {
+                    self.emit(Event::Note {
+                        ns,
+                        text: format!(
+                            "the client's own routing has no way to {}: {says}",
+                            spec.dst
+                        ),
+                    });
+                }
                 return ProbeRun {
                     outcome: Outcome::NoRoute,
                     client_says: says.into(),

@@ -466,7 +466,12 @@ fn recent(r: &RecentMatch, pkt: &Packet, ctx: &MatchCtx, st: &mut MatchState) ->
     };
     let m = match r.command {
         RecentCommand::Set => {
-            list.entry(addr).or_default().push(now);
+            let v = list.entry(addr).or_default();
+            v.push(now);
+            // xt_recent keeps the last ip_pkt_list_tot (20) hits per address.
+            if v.len() > 20 {
+                v.remove(0);
+            }
             true
         }
         RecentCommand::Rcheck => list.get(&addr).is_some_and(hits_ok),
@@ -474,6 +479,9 @@ fn recent(r: &RecentMatch, pkt: &Packet, ctx: &MatchCtx, st: &mut MatchState) ->
             let hit = list.get(&addr).is_some_and(hits_ok);
             if let Some(v) = list.get_mut(&addr) {
                 v.push(now);
+                if v.len() > 20 {
+                    v.remove(0);
+                }
             }
             hit
         }

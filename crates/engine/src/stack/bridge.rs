@@ -105,12 +105,14 @@ impl Sim {
             self.drop_pkt(ns, &pkt, DropReason::BridgeNoHairpin);
             return;
         }
-        self.emit(Event::Bridged {
-            ns,
-            bridge: br,
-            in_port,
-            out_port,
-        });
+        if self.recording() {
+            self.emit(Event::Bridged {
+                ns,
+                bridge: br,
+                in_port,
+                out_port,
+            });
+        }
         if hooks {
             pkt.phys_out = Some(out_port);
             pkt.bridged = true;

@@ -69,13 +69,15 @@ impl Sim {
                     let had = pkt.ct.is_some();
                     let info = n.ct.classify(pkt);
                     let orig = pkt.ct.and_then(|r| n.ct.get(r.id)).map(|c| c.orig);
-                    self.emit(Event::Conntrack {
-                        ns,
-                        hook,
-                        info,
-                        orig,
-                        new: !had && info == CtInfo::New,
-                    });
+                    if self.recording() {
+                        self.emit(Event::Conntrack {
+                            ns,
+                            hook,
+                            info,
+                            orig,
+                            new: !had && info == CtInfo::New,
+                        });
+                    }
                     HookVerdict::Accept
                 }
                 Step::Table(TableName::Nat) => self.nat_step(ns, hook, pkt, hop),
@@ -109,11 +111,13 @@ impl Sim {
                 HookVerdict::Accept
             }
             Err(_) => {
-                self.emit(Event::Drop {
-                    ns,
-                    reason: DropReason::RerouteFailed,
-                    pkt: Box::new(pkt.clone()),
-                });
+                if self.recording() {
+                    self.emit(Event::Drop {
+                        ns,
+                        reason: DropReason::RerouteFailed,
+                        pkt: Box::new(pkt.clone()),
+                    });
+                }
                 HookVerdict::Drop
             }
         }
@@ -134,14 +138,16 @@ impl Sim {
             Some(ChainResult::Reject { with, chain, rule }) => {
                 self.reject(ns, hook, pkt, with);
                 let traced = pkt.nftrace;
-                self.emit(Event::Rule {
-                    ns,
-                    table,
-                    chain,
-                    rule,
-                    verdict: crate::event::Verdict::Drop,
-                    traced,
-                });
+                if self.recording() {
+                    self.emit(Event::Rule {
+                        ns,
+                        table,
+                        chain,
+                        rule,
+                        verdict: crate::event::Verdict::Drop,
+                        traced,
+                    });
+                }
                 HookVerdict::Drop
             }
         }
@@ -212,14 +218,16 @@ impl Sim {
         }
         if uncertain {
             self.uncertain = true;
-            self.emit(Event::Note {
-                ns,
-                text: format!(
-                    "{} {}: a rule uses a match pktpath cannot evaluate; it was treated as matching (may match)",
-                    table.as_str(),
-                    hook.chain_name()
-                ),
-            });
+            if self.recording() {
+                self.emit(Event::Note {
+                    ns,
+                    text: format!(
+                        "{} {}: a rule uses a match pktpath cannot evaluate; it was treated as matching (may match)",
+                        table.as_str(),
+                        hook.chain_name()
+                    ),
+                });
+            }
         }
         Some(res)
     }
@@ -265,13 +273,15 @@ impl Sim {
         let before = (pkt.src, pkt.dst, pkt.l4.ports().0, pkt.l4.ports().1);
         let changed = nat::manip_packet(&self.ns[ns.0 as usize].ct, pkt, manip);
         if changed {
-            self.emit(Event::Nat {
-                ns,
-                hook,
-                before,
-                after: (pkt.src, pkt.dst, pkt.l4.ports().0, pkt.l4.ports().1),
-                first,
-            });
+            if self.recording() {
+                self.emit(Event::Nat {
+                    ns,
+                    hook,
+                    before,
+                    after: (pkt.src, pkt.dst, pkt.l4.ports().0, pkt.l4.ports().1),
+                    first,
+                });
+            }
             if hook == Hook::Output {
                 // nf_nat_ipv4_local_fn(): a changed destination is routed again.
                 return self.reroute(ns, pkt, hop);

@@ -77,11 +77,13 @@ impl Sim {
             sk_uid: None,
             payload: quoted,
         };
-        self.emit(Event::Send {
-            ns,
-            what: format!("ICMP type {ty} code {code}"),
-            pkt: Box::new(pkt.clone()),
-        });
+        if self.recording() {
+            self.emit(Event::Send {
+                ns,
+                what: format!("ICMP type {ty} code {code}"),
+                pkt: Box::new(pkt.clone()),
+            });
+        }
         self.ip_local_out(ns, pkt, route);
     }
 
@@ -153,11 +155,13 @@ impl Sim {
             sk_uid: None,
             payload: 0,
         };
-        self.emit(Event::Send {
-            ns,
-            what: "TCP RST (REJECT --reject-with tcp-reset)".into(),
-            pkt: Box::new(pkt.clone()),
-        });
+        if self.recording() {
+            self.emit(Event::Send {
+                ns,
+                what: "TCP RST (REJECT --reject-with tcp-reset)".into(),
+                pkt: Box::new(pkt.clone()),
+            });
+        }
         self.ip_local_out(ns, pkt, route);
     }
 

@@ -16,11 +16,13 @@ use std::net::Ipv4Addr;
 impl Sim {
     pub(crate) fn drop_pkt(&mut self, ns: NsId, pkt: &Packet, reason: DropReason) {
         self.ns_mut(ns).ct.release(pkt);
-        self.emit(Event::Drop {
-            ns,
-            reason,
-            pkt: Box::new(pkt.clone()),
-        });
+        if self.recording() {
+            self.emit(Event::Drop {
+                ns,
+                reason,
+                pkt: Box::new(pkt.clone()),
+            });
+        }
     }
 
     /// A frame arrives at `dev` (`__netif_receive_skb`).
@@ -64,27 +66,33 @@ impl Sim {
         let ns = dev.ns;
         match self.route_input(ns, &pkt, dev) {
             InRoute::Local => {
-                self.emit(Event::Route {
-                    ns,
-                    decision: RouteDecision::Local,
-                });
+                if self.recording() {
+                    self.emit(Event::Route {
+                        ns,
+                        decision: RouteDecision::Local,
+                    });
+                }
                 self.ip_local_deliver(dev, pkt);
             }
             InRoute::Forward { dev: out, nexthop } => {
-                self.emit(Event::Route {
-                    ns,
-                    decision: RouteDecision::Forward {
-                        dev: out,
-                        via: (nexthop != pkt.dst).then_some(nexthop),
-                    },
-                });
+                if self.recording() {
+                    self.emit(Event::Route {
+                        ns,
+                        decision: RouteDecision::Forward {
+                            dev: out,
+                            via: (nexthop != pkt.dst).then_some(nexthop),
+                        },
+                    });
+                }
                 self.ip_forward(dev, out, nexthop, pkt);
             }
             InRoute::Error(e) => {
-                self.emit(Event::Route {
-                    ns,
-                    decision: RouteDecision::Error(route_error_text(e)),
-                });
+                if self.recording() {
+                    self.emit(Event::Route {
+                        ns,
+                        decision: RouteDecision::Error(route_error_text(e)),
+                    });
+                }
                 // ip_error(): unreachable routes answer with ICMP; martians and
                 // blackholes are dropped silently.
                 let code = match e {
@@ -184,14 +192,16 @@ impl Sim {
     /// `ip_local_out()` for a packet a local socket (or the stack) sends.
     pub(crate) fn ip_local_out(&mut self, ns: NsId, mut pkt: Packet, route: OutRoute) {
         pkt.iif = None;
-        self.emit(Event::Route {
-            ns,
-            decision: RouteDecision::Output {
-                dev: route.dev,
-                via: (route.nexthop != pkt.dst).then_some(route.nexthop),
-                src: route.src,
-            },
-        });
+        if self.recording() {
+            self.emit(Event::Route {
+                ns,
+                decision: RouteDecision::Output {
+                    dev: route.dev,
+                    via: (route.nexthop != pkt.dst).then_some(route.nexthop),
+                    src: route.src,
+                },
+            });
+        }
         let mut hop = Hop {
             iif: None,
             oif: Some(route.dev),
@@ -231,11 +241,13 @@ impl Sim {
             return;
         }
         if iface.is_loopback() {
-            self.emit(Event::Xmit {
-                from: dev,
-                to: dev,
-                pkt: Box::new(pkt.clone()),
-            });
+            if self.recording() {
+                self.emit(Event::Xmit {
+                    from: dev,
+                    to: dev,
+                    pkt: Box::new(pkt.clone()),
+                });
+            }
             self.schedule(
                 0,
                 Task::Rx {
@@ -277,11 +289,13 @@ impl Sim {
             self.drop_pkt(dev.ns, &pkt, DropReason::LinkDown);
             return;
         }
-        self.emit(Event::Xmit {
-            from: dev,
-            to: peer,
-            pkt: Box::new(pkt.clone()),
-        });
+        if self.recording() {
+            self.emit(Event::Xmit {
+                from: dev,
+                to: peer,
+                pkt: Box::new(pkt.clone()),
+            });
+        }
         if peer.ns != dev.ns {
             pkt.scrub();
         } else {

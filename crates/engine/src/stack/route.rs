@@ -72,10 +72,7 @@ impl Sim {
         };
         // __mkroute_output(): a 127/8 source may only leave through loopback,
         // unless route_localnet is set on the output device.
-        if is_loopback(src)
-            && !self.topo.iface(dev).is_loopback()
-            && !n.sysctls.route_localnet(self.topo.name(dev))
-        {
+        if is_loopback(src) && !self.topo.iface(dev).is_loopback() && !n.conf(dev).route_localnet {
             return Err(RouteError::Martian(
                 "loopback source toward a non-loopback device",
             ));
@@ -91,9 +88,8 @@ impl Sim {
     /// `ip_route_input_slow()` for a packet received on `dev`.
     pub fn route_input(&self, ns: NsId, pkt: &Packet, dev: IfId) -> InRoute {
         let n = self.ns(ns);
-        let devname = self.topo.name(dev);
         let on_lo = self.topo.iface(dev).is_loopback();
-        let localnet = n.sysctls.route_localnet(devname);
+        let localnet = n.conf(dev).route_localnet;
         if pkt.src.is_multicast() || pkt.src.is_broadcast() {
             return InRoute::Error(RouteError::Martian("martian source"));
         }
@@ -149,7 +145,7 @@ impl Sim {
     /// input device; loose (2) wants any route back.
     fn rp_filter_ok(&self, ns: NsId, pkt: &Packet, dev: IfId) -> bool {
         let n = self.ns(ns);
-        let mode = n.sysctls.rp_filter(self.topo.name(dev));
+        let mode = n.conf(dev).rp_filter;
         if mode == 0 || self.topo.iface(dev).is_loopback() {
             return true;
         }
