@@ -262,6 +262,16 @@ fn the_minimiser_keeps_what_the_disagreement_needs() {
     let p = &m.world.probes[0];
     let mut need: BTreeSet<&str> = ["x", p.from.as_str()].into_iter().collect();
     need.insert(p.trace_namespace.as_deref().unwrap());
+    // The namespace the probe goes to stays too.
+    for n in &w.namespaces {
+        if !p.dst.is_loopback()
+            && n.interfaces
+                .iter()
+                .any(|i| i.addrs.iter().any(|a| a.addr == p.dst))
+        {
+            need.insert(n.name.as_str());
+        }
+    }
     let have: BTreeSet<&str> = m.world.namespaces.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(have, need);
     assert_eq!(m.steps, judge.runs - 1);

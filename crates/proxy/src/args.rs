@@ -54,6 +54,37 @@ pub enum Invocation {
     Version,
 }
 
+/// Why a docker-proxy command line cannot run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgError {
+    /// Rejected by Go's `flag` package: docker-proxy exits 2.
+    Flag(String),
+    /// Parsed but unusable, such as an unsupported protocol (docker-proxy:
+    /// `log.Fatalf`) or a port out of range: docker-proxy exits 1.
+    Fatal(String),
+}
+
+impl ArgError {
+    /// docker-proxy's exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ArgError::Flag(_) => 2,
+            ArgError::Fatal(_) => 1,
+        }
+    }
+    pub fn message(&self) -> &str {
+        match self {
+            ArgError::Flag(m) | ArgError::Fatal(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Display for ArgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
 /// The usage text, listing the flags as Go's `flag.PrintDefaults` would.
 pub const USAGE: &str = "\
 Usage of pktpath proxy (docker-proxy's flags):
@@ -86,11 +117,11 @@ const FLAGS: &[(&str, Kind)] = &[
 ];
 
 /// Parses docker-proxy's arguments (without the program name).
-pub fn parse_invocation(args: &[String]) -> Result<Invocation, String> {
+pub fn parse_invocation(args: &[String]) -> Result<Invocation, ArgError> {
     let parsed = match goflag::parse(FLAGS, args) {
         Ok(p) => p,
         Err(FlagError::Help) => return Ok(Invocation::Help),
-        Err(FlagError::Bad(m)) => return Err(m),
+        Err(FlagError::Bad(m)) => return Err(ArgError::Flag(m)),
     };
     let v = &parsed.values;
     let flag_true = |name: &str| v.get(name).is_some_and(|s| s == "true");
@@ -101,7 +132,7 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, String> {
     let proto = match v.get("proto").map(String::as_str).unwrap_or("tcp") {
         "tcp" => Proto::Tcp,
         "udp" => Proto::Udp,
-        other => return Err(format!("unsupported protocol {other}")),
+        other => return Err(ArgError::Fatal(format!("unsupported protocol {other}"))),
     };
     // An empty -host-ip is Go's nil IP, which is not IPv4: docker-proxy then
     // listens on "tcp6"/"udp6" with the wildcard address.
@@ -109,12 +140,14 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, String> {
         v.get("host-ip"),
         "host-ip",
         IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    )?;
+    )
+    .map_err(ArgError::Flag)?;
     let container_ip = ip_flag(
         v.get("container-ip"),
         "container-ip",
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-    )?;
+    )
+    .map_err(ArgError::Flag)?;
     let host_port = port_flag(v.get("host-port"), "host-port")?;
     let container_port = port_flag(v.get("container-port"), "container-port")?;
     Ok(Invocation::Run(ProxySpec {
@@ -128,7 +161,7 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, String> {
 /// Parses docker-proxy's arguments into the mapping to run; `-h` and `-v`
 /// are errors here (use [`parse_invocation`] to act on them).
 pub fn parse_docker_proxy_args(args: &[String]) -> Result<ProxySpec, String> {
-    match parse_invocation(args)? {
+    match parse_invocation(args).map_err(|e| e.to_string())? {
         Invocation::Run(spec) => Ok(spec),
         Invocation::Help => Err(USAGE.to_string()),
         Invocation::Version => Err("-v/-version asks for the version, not a proxy".into()),
@@ -149,19 +182,21 @@ fn ip_flag(value: Option<&String>, name: &str, empty: IpAddr) -> Result<IpAddr, 
         .map_err(|_| format!("invalid value {s:?} for flag -{name}: invalid IP address: {s}"))
 }
 
-/// A port flag: a Go integer (default -1) that must be a TCP/UDP port.
-fn port_flag(value: Option<&String>, name: &str) -> Result<u16, String> {
+/// A port flag: a Go integer (default -1) that must be a TCP/UDP port. A
+/// value Go's `flag` cannot parse is a flag error; a number that is not a
+/// port fails later in docker-proxy (at listen or dial), so is fatal.
+fn port_flag(value: Option<&String>, name: &str) -> Result<u16, ArgError> {
     let n = match value {
         None => -1,
         Some(s) => goflag::parse_int(s)
-            .map_err(|e| format!("invalid value {s:?} for flag -{name}: {e}"))?,
+            .map_err(|e| ArgError::Flag(format!("invalid value {s:?} for flag -{name}: {e}")))?,
     };
     u16::try_from(n).map_err(|_| {
-        if value.is_none() {
+        ArgError::Fatal(if value.is_none() {
             format!("missing flag -{name} (a port number 0..65535)")
         } else {
             format!("invalid port {n} for flag -{name}: want 0..65535")
-        }
+        })
     })
 }
 
@@ -209,6 +244,15 @@ mod tests {
         assert_eq!(s.proto, Proto::Tcp);
         assert_eq!(s.host, "0.0.0.0:1".parse().unwrap());
         assert_eq!(s.container, "0.0.0.0:2".parse().unwrap());
+    }
+
+    #[test]
+    fn exit_codes_follow_docker_proxy() {
+        let code = |s: &str| parse_invocation(&argv(s)).unwrap_err().exit_code();
+        assert_eq!(code("-bogus"), 2); // flag.ExitOnError
+        assert_eq!(code("-host-port x"), 2);
+        assert_eq!(code("-proto sctp -host-port 1 -container-port 2"), 1); // log.Fatalf
+        assert_eq!(code("-host-port 1"), 1);
     }
 
     #[test]

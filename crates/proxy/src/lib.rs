@@ -33,7 +33,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use args::{parse_docker_proxy_args, parse_invocation, Invocation, Proto, ProxySpec, USAGE};
+pub use args::{
+    parse_docker_proxy_args, parse_invocation, ArgError, Invocation, Proto, ProxySpec, USAGE,
+};
 pub use listen::Frontend;
 pub use parent::{raise_nofile_limit, StatusPipe};
 pub use process::run_process;
@@ -46,12 +48,17 @@ pub struct Options {
     /// How long a UDP flow lives without a reply from the backend
     /// (docker-proxy: `UDPConnTrackTimeout`, 90 s).
     pub udp_conntrack_timeout: Duration,
+    /// Send UDP replies from the destination address of the flow's first
+    /// datagram (`IP_PKTINFO`), as docker-proxy does since moby 23. Off by
+    /// default: Docker 20.10's docker-proxy lets routing pick the source.
+    pub udp_pin_reply_source: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             udp_conntrack_timeout: DEFAULT_CONNTRACK_TIMEOUT,
+            udp_pin_reply_source: false,
         }
     }
 }
@@ -100,8 +107,9 @@ impl Proxy {
             }
             Frontend::Udp(s) => {
                 let s = tokio::net::UdpSocket::from_std(s)?;
-                let timeout = self.options.udp_conntrack_timeout;
-                udp::serve(s, self.container, self.stats, timeout, shutdown).await
+                let o = self.options;
+                let (timeout, pin) = (o.udp_conntrack_timeout, o.udp_pin_reply_source);
+                udp::serve(s, self.container, self.stats, timeout, pin, shutdown).await
             }
         }
     }

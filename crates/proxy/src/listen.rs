@@ -8,8 +8,11 @@
 //!   `0.0.0.0` proxy Docker starts for the same port;
 //! - TCP listeners get `SO_REUSEADDR` and a backlog of
 //!   `/proc/sys/net/core/somaxconn` (Go `maxListenerBacklog`);
-//! - UDP listeners get `IP_PKTINFO` / `IPV6_RECVPKTINFO` so replies can be
-//!   sent from the address the client wrote to.
+//! - errors read as Go's: `listen tcp4 0.0.0.0:8080: bind: address already
+//!   in use` (dockerd shows this text as "Error starting userland proxy: ..");
+//! - UDP listeners get `IP_PKTINFO` / `IPV6_RECVPKTINFO`, so that replies can
+//!   be sent from the address the client wrote to when
+//!   [`crate::Options::udp_pin_reply_source`] asks for it.
 
 use std::fs;
 use std::io;
@@ -68,18 +71,21 @@ pub fn open(spec: &ProxySpec) -> io::Result<Frontend> {
             Proto::Tcp => Protocol::TCP,
             Proto::Udp => Protocol::UDP,
         };
-        let sock = Socket::new(Domain::for_address(spec.host), ty, Some(proto))?;
+        let net = format!("{}{}", spec.proto, if spec.host.is_ipv4() { 4 } else { 6 });
+        let fail = |op: &str, e: io::Error| go_listen_error(&net, spec.host, op, e);
+        let sock = Socket::new(Domain::for_address(spec.host), ty, Some(proto))
+            .map_err(|e| fail("socket", e))?;
         if spec.host.is_ipv6() {
-            sock.set_only_v6(true)?;
+            sock.set_only_v6(true).map_err(|e| fail("setsockopt", e))?;
         }
         if spec.proto == Proto::Tcp {
-            sock.set_reuse_address(true)?;
+            sock.set_reuse_address(true)
+                .map_err(|e| fail("setsockopt", e))?;
         }
-        sock.bind(&spec.host.into()).map_err(|e| {
-            io::Error::new(e.kind(), format!("failed to listen on {}: {e}", spec.host))
-        })?;
+        sock.bind(&spec.host.into()).map_err(|e| fail("bind", e))?;
         if spec.proto == Proto::Tcp {
-            sock.listen(listen_backlog())?;
+            sock.listen(listen_backlog())
+                .map_err(|e| fail("listen", e))?;
         }
         sock
     };
@@ -92,6 +98,23 @@ pub fn open(spec: &ProxySpec) -> io::Result<Frontend> {
             Frontend::Udp(udp)
         }
     })
+}
+
+/// Go's `*net.OpError` text for a failed listen: `listen NET ADDR: OP: ERRNO`,
+/// the errno in Go's wording (glibc's `strerror` with a lower-case initial).
+fn go_listen_error(net: &str, addr: SocketAddr, op: &str, e: io::Error) -> io::Error {
+    let text = match e.raw_os_error() {
+        Some(code) => {
+            let desc = nix::errno::Errno::from_raw(code).desc();
+            let mut c = desc.chars();
+            match c.next() {
+                Some(first) => first.to_lowercase().chain(c).collect(),
+                None => e.to_string(),
+            }
+        }
+        None => e.to_string(),
+    };
+    io::Error::new(e.kind(), format!("listen {net} {addr}: {op}: {text}"))
 }
 
 /// Asks the kernel for the destination address of each datagram received.

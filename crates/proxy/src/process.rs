@@ -6,20 +6,32 @@ use std::process::ExitCode;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::args::{parse_invocation, Invocation, USAGE};
+use crate::args::{parse_invocation, ArgError, Invocation, USAGE};
 use crate::parent::{raise_nofile_limit, StatusPipe};
 use crate::{Options, Proxy};
 
 /// Runs the proxy for docker-proxy's arguments `args` (without the program
 /// name) until SIGTERM/SIGINT. Exit codes as docker-proxy's: 0 after a
 /// signal, `-h` or `-v`; 1 when the frontend cannot be opened (reported on
-/// the status pipe too); a flag error is returned as `Err` (the caller
-/// exits 2, as Go's `flag.ExitOnError` does). Unlike docker-proxy, which
-/// exits 0 when accepting fails, this exits 1 then.
+/// the status pipe too) or for an unusable argument such as an unsupported
+/// protocol; a flag error is returned as `Err` (the caller exits 2, as Go's
+/// `flag.ExitOnError` does). Unlike docker-proxy, which exits 0 when
+/// accepting fails, this exits 1 then.
+///
+/// `PKTPATH_PROXY_WORKERS` sets the number of tokio worker threads (0: a
+/// single-threaded runtime); by default one per CPU, as Go's GOMAXPROCS.
 pub fn run_process(args: &[String], options: Options) -> Result<ExitCode, String> {
     // Before anything can open a file and take fd 3's place.
     let status = StatusPipe::take();
-    let spec = match parse_invocation(args)? {
+    let parsed = match parse_invocation(args) {
+        Ok(p) => p,
+        Err(e @ ArgError::Flag(_)) => return Err(e.to_string()),
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(e.exit_code()));
+        }
+    };
+    let spec = match parsed {
         Invocation::Run(spec) => spec,
         Invocation::Help => {
             eprint!("{USAGE}");
@@ -38,7 +50,7 @@ pub fn run_process(args: &[String], options: Options) -> Result<ExitCode, String
         if let Some(s) = status {
             s.report(Err(&msg));
         }
-        eprintln!("pktpath proxy: {msg}");
+        eprintln!("{msg}");
         Ok(ExitCode::from(1))
     };
     // Opened before the runtime so that fd 4 (-use-listen-fd) is still the

@@ -8,9 +8,12 @@
 //!   unbound and connected to the backend, created at the client's first
 //!   datagram; the client's datagrams are written to it;
 //! - a reply loop per flow reads the backend's replies and sends each one to
-//!   the client from the frontend socket, with the source address set (via
-//!   `IP_PKTINFO`/`IPV6_PKTINFO`) to the destination address of the client's
-//!   first datagram;
+//!   the client from the frontend socket. Docker 20.10's docker-proxy (the
+//!   ground truth here: Debian's docker.io 20.10.24) sends them with
+//!   `WriteToUDP`, so routing picks the source address; docker-proxy in
+//!   moby 23 and later pins it (via `IP_PKTINFO`/`IPV6_PKTINFO`) to the
+//!   destination address of the flow's first datagram, which
+//!   [`crate::Options::udp_pin_reply_source`] selects;
 //! - the flow expires when no reply has come for `UDPConnTrackTimeout`
 //!   (90 s): docker-proxy sets the read deadline before each read of a
 //!   reply, so client→backend traffic alone does not keep a flow alive;
@@ -71,6 +74,7 @@ pub async fn serve(
     backend: SocketAddr,
     stats: Arc<Stats>,
     timeout: Duration,
+    pin_reply_source: bool,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let frontend = listener.local_addr()?;
@@ -114,7 +118,8 @@ pub async fn serve(
                                 let f = Arc::new(sock);
                                 table.insert(key, f.clone());
                                 shared.stats.udp_flow_added();
-                                flows.spawn(reply_loop(shared.clone(), f.clone(), key, from, dst));
+                                let src = if pin_reply_source { dst } else { None };
+                                flows.spawn(reply_loop(shared.clone(), f.clone(), key, from, src));
                                 f
                             }
                             Err(e) => {
@@ -269,8 +274,9 @@ fn to_socket_addr(s: &SockaddrStorage) -> Option<SocketAddr> {
 }
 
 /// sendmsg(2) from the frontend socket to `client`, with the source address
-/// pinned to `src` (docker-proxy's `ControlMessage{Src: ..}`: `ipi_spec_dst`
-/// for IPv4, `ipi6_addr` for IPv6, interface 0 = chosen by routing).
+/// pinned to `src` if given (newer docker-proxy's `ControlMessage{Src: ..}`:
+/// `ipi_spec_dst` for IPv4, `ipi6_addr` for IPv6, interface 0 = chosen by
+/// routing), else chosen by routing.
 fn send_from(fd: RawFd, data: &[u8], client: SocketAddr, src: Option<IpAddr>) -> io::Result<()> {
     let iov = [IoSlice::new(data)];
     let r = match client {

@@ -42,6 +42,7 @@ fn udp_proxy(host: SocketAddr, backend: SocketAddr, timeout: Duration) -> Runnin
         backend,
         Options {
             udp_conntrack_timeout: timeout,
+            ..Options::default()
         },
     )
 }
@@ -172,18 +173,43 @@ async fn refused_backend_flow_still_expires() {
     proxy.stop().await;
 }
 
-/// Bound to the wildcard address, the proxy answers from the address the
-/// client wrote to (docker-proxy's IP_PKTINFO source), here 127.0.0.2 and
-/// 127.0.0.3, not the 127.0.0.1 routing would pick. The source is taken
-/// from the flow's first datagram and kept for the flow's life, as
-/// docker-proxy passes it once to the flow's reply loop.
+/// Bound to the wildcard address, Docker 20.10's docker-proxy sends replies
+/// with `WriteToUDP`: routing picks the source, 127.0.0.1 here, whichever
+/// local address the client wrote to (checked against the real
+/// docker-proxy in vs_docker_proxy.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wildcard_frontend_replies_from_the_address_written_to() {
+async fn wildcard_frontend_replies_from_the_routed_source_by_default() {
     let (backend, _peers, _b) = udp_echo_backend().await;
     let proxy = udp_proxy(
         (Ipv4Addr::UNSPECIFIED, 0).into(),
         backend,
         Duration::from_secs(90),
+    );
+    let port = proxy.addr.port();
+    let at = |last: u8| SocketAddr::from((Ipv4Addr::new(127, 0, 0, last), port));
+    let c = UdpSocket::bind((LOOPBACK, 0)).await.unwrap();
+    for last in [2u8, 3] {
+        c.send_to(&[last], at(last)).await.unwrap();
+        assert_eq!(recv(&c).await, (vec![last], at(1)));
+    }
+    proxy.stop().await;
+}
+
+/// With `udp_pin_reply_source` (newer docker-proxy's IP_PKTINFO source), the
+/// proxy answers from the address the client wrote to, here 127.0.0.2 and
+/// 127.0.0.3, taken from the flow's first datagram and kept for the flow's
+/// life.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_reply_source_is_the_address_written_to() {
+    let (backend, _peers, _b) = udp_echo_backend().await;
+    let proxy = start_proxy(
+        Proto::Udp,
+        (Ipv4Addr::UNSPECIFIED, 0).into(),
+        backend,
+        Options {
+            udp_pin_reply_source: true,
+            ..Options::default()
+        },
     );
     let port = proxy.addr.port();
     let at = |last: u8| SocketAddr::from((Ipv4Addr::new(127, 0, 0, last), port));

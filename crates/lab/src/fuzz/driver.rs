@@ -38,6 +38,9 @@ pub struct Disagreement {
     pub also: Vec<String>,
     /// It did not show again on the same world.
     pub flaky: bool,
+    /// The kernel's client said something none of the five outcomes names (`other: ...`):
+    /// the lab's classification, not the engine, is in question; not minimised.
+    pub unclassified: bool,
     /// Kernel runs spent minimising.
     pub steps: usize,
     /// Size of the minimal world.
@@ -187,7 +190,18 @@ fn run_case(
     let v = &run.verdicts[first];
     let original = opts.keep.join(format!("case-{:04}-original", case.index));
     let wrote_original = write_case(&case.world, &run, &original, case, None).is_ok();
-    let min = minimize(judge, &case.world, &run, first, opts.minimize_budget)?;
+    let unclassified = v.kernel.starts_with("other");
+    let min = if unclassified {
+        Minimized {
+            world: case.world.clone(),
+            run: run.clone(),
+            probe: case.world.probes[first].name.clone(),
+            steps: 0,
+            flaky: false,
+        }
+    } else {
+        minimize(judge, &case.world, &run, first, opts.minimize_budget)?
+    };
     let dir = opts.keep.join(format!("case-{:04}", case.index));
     let wrote = write_case(&min.world, &min.run, &dir, case, Some(&min)).is_ok();
     result.disagreement = Some(Disagreement {
@@ -202,6 +216,7 @@ fn run_case(
             .map(|&i| case.world.probes[i].name.clone())
             .collect(),
         flaky: min.flaky,
+        unclassified,
         steps: min.steps,
         namespaces: min.world.namespaces.len(),
         rules: rule_count(&min.world),
@@ -342,7 +357,13 @@ pub fn case_line(r: &CaseResult) -> String {
             d.kernel,
             d.simulated,
             if d.trace_match == Some(false) { ", traces differ" } else { "" },
-            if d.flaky { ", FLAKY" } else { "" },
+            if d.flaky {
+                ", FLAKY"
+            } else if d.unclassified {
+                ", UNCLASSIFIED kernel outcome"
+            } else {
+                ""
+            },
             d.dir.as_deref().unwrap_or("(not written)"),
             d.namespaces,
             d.rules,
@@ -369,8 +390,10 @@ pub fn summary_text(s: &Summary) -> String {
     } else {
         100.0 * s.agree as f64 / s.cases as f64
     };
+    let unclassified = s.disagreements.iter().filter(|d| d.unclassified).count();
+    let flaky = s.disagreements.iter().filter(|d| d.flaky).count();
     format!(
-        "{} cases, {} agree ({pct:.1}%), {} disagree, {} errors{}",
+        "{} cases, {} agree ({pct:.1}%), {} disagree ({unclassified} with a kernel outcome the lab could not classify, {flaky} flaky), {} errors{}",
         s.cases,
         s.agree,
         s.disagreements.len(),

@@ -2,8 +2,8 @@
 //! simulation still disagree the same way on the probe. Each step is a real-kernel run, so
 //! the search is bounded (`budget` runs): the failing probe alone first, then the rules
 //! (all at once; those that neither trace of the probe shows; then delta debugging by
-//! halves down to single rules), then the namespaces the probe does not start in or trace
-//! (all at once, then one by one).
+//! halves down to single rules), then the namespaces the probe does not start in, trace or go
+//! to (all at once, then one by one).
 //!
 //! "The same way" is the pair (kernel outcome, simulated outcome) with the probe not
 //! agreeing: a reduction that makes the disagreement vanish, or turns it into another one,
@@ -304,13 +304,19 @@ fn shrink_namespaces(s: &mut Search) -> Result<(), JudgeError> {
     let Some(p) = s.best.probes.iter().find(|p| p.name == s.probe).cloned() else {
         return Ok(());
     };
+    // The client, the traced namespace and the one that has the destination address stay.
+    let owns_dst = |n: &pktpath_world::Namespace| {
+        n.interfaces
+            .iter()
+            .any(|i| i.addrs.iter().any(|a| a.addr == p.dst))
+    };
     let keep = [Some(p.from.clone()), p.trace_namespace.clone()];
     let names: Vec<String> = s
         .best
         .namespaces
         .iter()
+        .filter(|n| !keep.contains(&Some(n.name.clone())) && (p.dst.is_loopback() || !owns_dst(n)))
         .map(|n| n.name.clone())
-        .filter(|n| !keep.contains(&Some(n.clone())))
         .collect();
     // All of them at once, then one by one.
     if names.len() > 1 {
