@@ -220,30 +220,19 @@ impl Sim {
                         });
                     }
                     let reply = Packet {
-                        src: pkt.dst,
-                        dst: pkt.src,
-                        l4: L4::IcmpEcho {
-                            ty: ICMP_ECHOREPLY,
-                            id,
-                            seq,
-                        },
-                        len: pkt.len,
-                        ttl: 64,
-                        tos: 0,
                         ip_id: self.next_ip_id(),
                         df: false,
-                        mark: 0,
-                        ct: None,
-                        notrack: false,
-                        nftrace: false,
-                        iif: None,
-                        phys_in: None,
-                        phys_out: None,
-                        mac: None,
-                        looped: false,
-                        bridged: false,
-                        sk_uid: None,
                         payload: pkt.payload,
+                        ..Packet::new(
+                            pkt.dst,
+                            pkt.src,
+                            L4::IcmpEcho {
+                                ty: ICMP_ECHOREPLY,
+                                id,
+                                seq,
+                            },
+                            pkt.len,
+                        )
                     };
                     self.send_from(ns, reply);
                 } else if ty == ICMP_ECHOREPLY {
@@ -403,32 +392,16 @@ impl Sim {
             });
         }
         let rflags = if flags & ACK != 0 { RST } else { RST | ACK };
-        let rst = Packet {
-            src: pkt.dst,
-            dst: pkt.src,
-            l4: L4::Tcp {
+        let rst = Packet::new(
+            pkt.dst,
+            pkt.src,
+            L4::Tcp {
                 sport: dport,
                 dport: sport,
                 flags: rflags,
             },
-            len: 40,
-            ttl: 64,
-            tos: 0,
-            ip_id: 0,
-            df: true,
-            mark: 0,
-            ct: None,
-            notrack: false,
-            nftrace: false,
-            iif: None,
-            phys_in: None,
-            phys_out: None,
-            mac: None,
-            looped: false,
-            bridged: false,
-            sk_uid: None,
-            payload: 0,
-        };
+            40,
+        );
         self.send_from(ns, rst);
     }
 

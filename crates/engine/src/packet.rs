@@ -181,6 +181,32 @@ pub struct Packet {
 }
 
 impl Packet {
+    /// A packet as the local stack builds it: TTL 64, DF set, no netfilter metadata yet.
+    pub fn new(src: Ipv4Addr, dst: Ipv4Addr, l4: L4, len: u16) -> Packet {
+        Packet {
+            src,
+            dst,
+            l4,
+            len,
+            ttl: 64,
+            tos: 0,
+            ip_id: 0,
+            df: true,
+            mark: 0,
+            ct: None,
+            notrack: false,
+            nftrace: false,
+            iif: None,
+            phys_in: None,
+            phys_out: None,
+            mac: None,
+            looped: false,
+            bridged: false,
+            sk_uid: None,
+            payload: 0,
+        }
+    }
+
     pub fn proto(&self) -> u8 {
         self.l4.proto()
     }

@@ -200,30 +200,19 @@ impl Sim {
             L4Proto::Icmp => {
                 let id = self.endpoints[ep].ip_id;
                 let pkt = Packet {
-                    src: route.src,
-                    dst: spec.dst,
-                    l4: L4::IcmpEcho {
-                        ty: ICMP_ECHO,
-                        id: sport,
-                        seq: 1,
-                    },
-                    len: 28 + PING_PAYLOAD,
-                    ttl: 64,
-                    tos: 0,
                     ip_id: id,
-                    df: true,
-                    mark: 0,
-                    ct: None,
-                    notrack: false,
-                    nftrace: false,
-                    iif: None,
-                    phys_in: None,
-                    phys_out: None,
-                    mac: None,
-                    looped: false,
-                    bridged: false,
                     sk_uid: Some(0),
                     payload: PING_PAYLOAD,
+                    ..Packet::new(
+                        route.src,
+                        spec.dst,
+                        L4::IcmpEcho {
+                            ty: ICMP_ECHO,
+                            id: sport,
+                            seq: 1,
+                        },
+                        28 + PING_PAYLOAD,
+                    )
                 };
                 self.send_from(ns, pkt);
             }

@@ -52,30 +52,21 @@ impl Sim {
         let quoted = orig.len.min(ICMP_QUOTE_MAX);
         let id = self.next_ip_id();
         let pkt = Packet {
-            src: saddr.unwrap_or(route.src),
-            dst: orig.src,
-            l4: L4::IcmpError {
-                ty,
-                code,
-                inner: orig.inner(),
-            },
-            len: 28 + quoted,
-            ttl: 64,
             tos: 0xc0,
             ip_id: id,
             df: false,
-            mark: 0,
             ct: related_ct(orig),
-            notrack: false,
-            nftrace: false,
-            iif: None,
-            phys_in: None,
-            phys_out: None,
-            mac: None,
-            looped: false,
-            bridged: false,
-            sk_uid: None,
             payload: quoted,
+            ..Packet::new(
+                saddr.unwrap_or(route.src),
+                orig.src,
+                L4::IcmpError {
+                    ty,
+                    code,
+                    inner: orig.inner(),
+                },
+                28 + quoted,
+            )
         };
         if self.recording() {
             self.emit(Event::Send {
@@ -130,30 +121,17 @@ impl Sim {
             tcp_flags::RST | tcp_flags::ACK
         };
         let pkt = Packet {
-            src: orig.dst,
-            dst: orig.src,
-            l4: L4::Tcp {
-                sport: dport,
-                dport: sport,
-                flags: rflags,
-            },
-            len: 40,
-            ttl: 64,
-            tos: 0,
-            ip_id: 0,
-            df: true,
-            mark: 0,
             ct: related_ct(orig),
-            notrack: false,
-            nftrace: false,
-            iif: None,
-            phys_in: None,
-            phys_out: None,
-            mac: None,
-            looped: false,
-            bridged: false,
-            sk_uid: None,
-            payload: 0,
+            ..Packet::new(
+                orig.dst,
+                orig.src,
+                L4::Tcp {
+                    sport: dport,
+                    dport: sport,
+                    flags: rflags,
+                },
+                40,
+            )
         };
         if self.recording() {
             self.emit(Event::Send {
