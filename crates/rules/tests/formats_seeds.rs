@@ -241,3 +241,68 @@ fn seed_003_command_inserts_first() {
         "-A INPUT -p tcp -m tcp --dport 11103 -j ACCEPT"
     );
 }
+
+/// Seed 001 shows `sudo iptables -t nat -S` and `-t filter -S` of its two-network Docker
+/// host inline (one line per block, with the author's `# ...` notes between the rules).
+/// Read back, they are the rules of the `docker-two-networks` fixture (whose second
+/// bridge is br-024ee52c59e2 where the story's is br-ac3e0514d837).
+#[test]
+fn seed_001_list_rules_are_the_two_network_fixture_rules() {
+    use pktpath_rules::formats::parse_list_rules;
+    let text = seed("001_");
+    let want = fixture("docker-two-networks");
+    // The last `-t nat -S` / `-t filter -S` blocks (after caddy-1 was created).
+    let block = |table: &str| -> String {
+        let marker = format!("sudo iptables -t {table} -S ");
+        let start = text.rfind(&marker).expect("seed 001 lists the table") + marker.len();
+        let rest = &text[start..];
+        let end = rest.find(['❯', '|']).unwrap_or(rest.len());
+        // One `-S` line per `-P`/`-N`/`-A`; the author's notes run from ` # ` to the next.
+        let body = format!(" {}", &rest[..end]);
+        let mut cuts: Vec<usize> = [" -P ", " -N ", " -A "]
+            .iter()
+            .flat_map(|p| body.match_indices(p).map(|(k, _)| k))
+            .collect();
+        cuts.sort();
+        cuts.push(body.len());
+        let mut lines = String::new();
+        for w in cuts.windows(2) {
+            let piece = &body[w[0]..w[1]];
+            let piece = piece.split(" # ").next().unwrap().trim();
+            lines.push_str(piece);
+            lines.push('\n');
+        }
+        lines.replace("br-ac3e0514d837", "br-024ee52c59e2")
+    };
+    for (name, table) in [("nat", TableName::Nat), ("filter", TableName::Filter)] {
+        let s = block(name);
+        let rs = parse_list_rules(&s, &format!("seed001 {name}"), table)
+            .unwrap_or_else(|e| panic!("{e}\n{s}"));
+        let mut w = Ruleset::default();
+        w.tables.push(want.table(table).unwrap().clone());
+        assert_eq!(
+            print_ruleset(&rs),
+            print_ruleset(&w),
+            "seed 001 {name} -S:\n{s}"
+        );
+    }
+}
+
+/// Seed 002's commands (pasted with `sudo` and a `$ ` prompt), applied after
+/// `iptables -P FORWARD DROP` (the policy the story's Docker host has), give the
+/// `manual-dnat` fixture.
+#[test]
+fn seed_002_commands_give_the_manual_dnat_fixture() {
+    let text = seed("002_");
+    let cmds: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("sudo iptables -t"))
+        .collect();
+    assert_eq!(cmds.len(), 6, "{cmds:?}");
+    let script = format!("iptables -P FORWARD DROP\n{}\n", cmds.join("\n"));
+    let rs = apply_script(Ruleset::default(), &script, "seed002").unwrap_or_else(|e| panic!("{e}"));
+    let p = formats_common::shared_dir().join("fixtures/manual-dnat/ns/mhost/iptables-save.txt");
+    let mut want = parse_save(&std::fs::read_to_string(p).unwrap(), "manual-dnat").unwrap();
+    zero(&mut want);
+    assert_eq!(print_ruleset(&rs), print_ruleset(&want));
+}

@@ -58,6 +58,8 @@ pub struct CommandLine {
     pub command: Command,
     /// Position of the command option (`-A`, ...).
     pub pos: Pos,
+    /// Lenient mode: what the rule parser kept verbatim (unknown matches and targets).
+    pub warnings: Vec<ParseError>,
 }
 
 /// Where a command line comes from.
@@ -218,7 +220,7 @@ fn expand_cluster<'a>(t: &Token<'a>) -> Option<Vec<Token<'a>>> {
 
 /// Parse one command line's arguments (without the program name).
 /// `table` is the table in force (`*table` for a restore file, `filter` for a command).
-pub fn parse_command(
+pub(crate) fn parse_command(
     toks: &[Token],
     file: &str,
     line: u32,
@@ -392,6 +394,7 @@ pub fn parse_command(
                         table,
                         command: Command::Ignored,
                         pos: Pos { line, col: t.col },
+                        warnings: Vec::new(),
                     });
                 }
                 return Err(err(
@@ -421,6 +424,7 @@ pub fn parse_command(
             table,
             command: Command::Help,
             pos: Pos { line, col: 1 },
+            warnings: Vec::new(),
         });
     }
     let Some((c, ccol)) = cmd else {
@@ -436,6 +440,7 @@ pub fn parse_command(
         ));
     };
     let pos = Pos { line, col: ccol };
+    let mut warnings = Vec::new();
     let rule_cmd = matches!(c, 'A' | 'C' | 'I' | 'R') || (c == 'D' && num.is_none());
     if let Some((o, col)) = &list_only {
         if c != 'L' {
@@ -487,6 +492,7 @@ pub fn parse_command(
                 ));
             }
             let mut rules = p.expand();
+            warnings = p.warnings;
             let chain = p.chain.into_owned();
             match c {
                 'A' => Command::Append { chain, rules },
@@ -579,5 +585,6 @@ pub fn parse_command(
         table,
         command,
         pos,
+        warnings,
     })
 }

@@ -18,7 +18,7 @@ pub mod restore_test;
 pub mod script;
 
 pub use apply::apply_command;
-pub use command::{parse_command, Command, CommandLine, Context};
+pub use command::{Command, CommandLine, Context};
 pub use list_rules::{parse_list_rules, print_list_rules};
 pub use listing::{print_listing, ListFormat};
 pub use listing_parse::{parse_listing, Lossy, ParsedListing};

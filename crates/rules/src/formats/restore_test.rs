@@ -152,7 +152,7 @@ pub fn restore_test(text: &str, file: &str, lenient: bool) -> Result<Vec<ParseEr
         match cl.command {
             // `-h` prints the usage and ends iptables-restore (status 0).
             Command::Help => return Ok(warnings),
-            _ => collect_warnings(&toks, file, line, end_col, tname, mode, &mut warnings),
+            _ => warnings.extend(cl.warnings),
         }
     }
     if let Some(t) = table {
@@ -167,33 +167,6 @@ pub fn restore_test(text: &str, file: &str, lenient: bool) -> Result<Vec<ParseEr
         ));
     }
     Ok(warnings)
-}
-
-/// Lenient mode: the warnings of the rule parser for this line (what was kept verbatim).
-fn collect_warnings(
-    toks: &[Token],
-    file: &str,
-    line: u32,
-    end_col: u32,
-    table: TableName,
-    mode: Mode,
-    out: &mut Vec<ParseError>,
-) {
-    if mode != Mode::Lenient {
-        return;
-    }
-    let has_rule = toks
-        .iter()
-        .any(|t| matches!(t.as_str(), "-A" | "--append" | "-I" | "--insert"));
-    if !has_rule {
-        return;
-    }
-    let mut scratch = crate::parse_rule::Scratch::default();
-    if let Ok(p) = crate::parse_rule::parse_rule_args(toks, file, line, end_col, mode, &mut scratch)
-    {
-        out.extend(p.warnings);
-    }
-    let _ = table;
 }
 
 /// The lines as fgets() hands them out: pieces of at most LINE_BUFFER-1 bytes, with

@@ -1,4 +1,5 @@
-//! Scripts of `iptables` commands, as people paste them: `sudo iptables -t nat -A ...`,
+//! Scripts of `iptables` commands, as people paste them: `sudo iptables -t nat -A ...`
+//! (also after a `$ ` prompt),
 //! `#` comments (also after a command), backslash-newline continuations, `;`/`&&`
 //! separators, and shell quoting (`'...'`, `"..."`, `\x`). Each command is parsed with
 //! [`super::command::parse_command`] and can be applied in order to a ruleset.
@@ -154,9 +155,13 @@ pub fn parse_script(text: &str, file: &str) -> Result<Vec<CommandLine>, ParseErr
     Ok(out)
 }
 
-/// Skip `sudo [options]` and `VAR=value` words; return the index of the program word.
+/// Skip a pasted shell prompt (`$`, `❯`, `%`, `>`), `sudo [options]` and `VAR=value`
+/// words; return the index of the program word.
 fn program_index(words: &[Word]) -> usize {
     let mut k = 0;
+    if words.len() > 1 && matches!(words[0].text.as_str(), "$" | "❯" | "%" | ">") {
+        k = 1;
+    }
     while k < words.len() {
         let w = words[k].text.as_str();
         if w == "sudo" || w == "command" || w == "exec" {

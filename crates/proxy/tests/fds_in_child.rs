@@ -1,8 +1,9 @@
-//! 1,000 concurrent connections through a proxy running as its own process
-//! (this test binary re-run as `proxy_child`, which calls
-//! `pktpath_proxy::run_process` as `pktpath proxy` does): no byte lost, and
-//! the proxy's open file descriptors (/proc/PID/fd) back to the baseline
-//! once the clients are gone.
+//! A proxy running as its own process (this test binary re-run as
+//! `proxy_child`, which calls `pktpath_proxy::run_process` as `pktpath
+//! proxy` does), watched through /proc/PID/fd:
+//! - TCP: 1,000 concurrent connections, no byte lost, the proxy's open file
+//!   descriptors back to the baseline once the clients are gone;
+//! - UDP: one socket per flow, closed when the flow expires.
 
 mod common;
 
@@ -19,6 +20,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Barrier;
 
 const CHILD_ENV: &str = "PKTPATH_PROXY_TEST_CHILD_ARGS";
+const CHILD_TIMEOUT_ENV: &str = "PKTPATH_PROXY_TEST_CHILD_UDP_TIMEOUT_MS";
 const CONNS: usize = 1000;
 const PER_CONN: usize = 64 * 1024;
 
@@ -29,7 +31,14 @@ fn proxy_child() {
         return;
     };
     let args: Vec<String> = args.split_whitespace().map(String::from).collect();
-    let code = match pktpath_proxy::run_process(&args, Options::default()) {
+    let mut options = Options::default();
+    if let Some(ms) = std::env::var(CHILD_TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        options.udp_conntrack_timeout = Duration::from_millis(ms);
+    }
+    let code = match pktpath_proxy::run_process(&args, options) {
         Ok(c) if c == std::process::ExitCode::SUCCESS => 0,
         _ => 1,
     };
@@ -63,21 +72,8 @@ async fn thousand_concurrent_connections_lose_no_bytes_and_leak_no_fds() {
         "-proto tcp -host-ip 127.0.0.1 -host-port {port} -container-ip 127.0.0.1 -container-port {}",
         backend.port()
     );
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "proxy_child",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(CHILD_ENV, args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let mut guard = ChildGuard(Some(child));
+    let mut guard = spawn_child(&args, None);
+    let pid = guard.0.as_ref().unwrap().id();
     let addr = std::net::SocketAddr::from((LOOPBACK, port));
 
     // Wait until the proxy relays (its runtime is up), with one probe.
@@ -136,9 +132,31 @@ async fn thousand_concurrent_connections_lose_no_bytes_and_leak_no_fds() {
     })
     .await;
 
-    // SIGTERM: docker-proxy's stop signal; the proxy exits 0.
-    kill(Pid::from_raw(pid as i32), Signal::SIGTERM).unwrap();
+    stop_child(guard).await;
+}
+
+fn spawn_child(args: &str, udp_timeout_ms: Option<u64>) -> ChildGuard {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "proxy_child",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env(CHILD_ENV, args)
+    .stdin(Stdio::null())
+    .stdout(Stdio::null());
+    if let Some(ms) = udp_timeout_ms {
+        cmd.env(CHILD_TIMEOUT_ENV, ms.to_string());
+    }
+    ChildGuard(Some(cmd.spawn().unwrap()))
+}
+
+/// SIGTERM, docker-proxy's stop signal: the proxy exits 0.
+async fn stop_child(mut guard: ChildGuard) {
     let mut child = guard.0.take().unwrap();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
     let status = bounded("exit after SIGTERM", async {
         loop {
             if let Some(st) = child.try_wait().unwrap() {
@@ -149,6 +167,70 @@ async fn thousand_concurrent_connections_lose_no_bytes_and_leak_no_fds() {
     })
     .await;
     assert!(status.success(), "{status:?}");
+}
+
+/// Each UDP flow holds one socket (fd) in the proxy until it expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_flow_sockets_are_closed_on_expiry() {
+    const FLOWS: usize = 200;
+    let backend = tokio::net::UdpSocket::bind((LOOPBACK, 0)).await.unwrap();
+    let baddr = backend.local_addr().unwrap();
+    let echo = tokio::spawn(async move {
+        let mut buf = [0u8; 64];
+        while let Ok((n, from)) = backend.recv_from(&mut buf).await {
+            let _ = backend.send_to(&buf[..n], from).await;
+        }
+    });
+    let port = std::net::UdpSocket::bind((LOOPBACK, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let args = format!(
+        "-proto udp -host-ip 127.0.0.1 -host-port {port} -container-ip 127.0.0.1 -container-port {}",
+        baddr.port()
+    );
+    let guard = spawn_child(&args, Some(2000));
+    let pid = guard.0.as_ref().unwrap().id();
+    let addr = std::net::SocketAddr::from((LOOPBACK, port));
+
+    // Ready: a probe client gets an answer (retrying while the proxy starts).
+    let probe = tokio::net::UdpSocket::bind((LOOPBACK, 0)).await.unwrap();
+    let mut buf = [0u8; 64];
+    bounded("proxy start", async {
+        loop {
+            probe.send_to(b"probe", addr).await.unwrap();
+            let r = tokio::time::timeout(Duration::from_millis(100), probe.recv_from(&mut buf));
+            if let Ok(Ok(_)) = r.await {
+                break;
+            }
+        }
+    })
+    .await;
+    // The probe's flow expires too; then the count is the baseline.
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let baseline = stable_fd_count(pid).await;
+
+    let mut clients = Vec::with_capacity(FLOWS);
+    for i in 0..FLOWS {
+        let c = tokio::net::UdpSocket::bind((LOOPBACK, 0)).await.unwrap();
+        c.send_to(&(i as u32).to_be_bytes(), addr).await.unwrap();
+        let (n, from) = bounded("udp reply", c.recv_from(&mut buf)).await.unwrap();
+        assert_eq!((&buf[..n], from), (&(i as u32).to_be_bytes()[..], addr));
+        clients.push(c);
+    }
+    // Flows may already expire while later ones are created: at most one fd each.
+    let loaded = fd_count(pid);
+    assert!(
+        loaded > baseline && loaded <= baseline + FLOWS,
+        "{baseline} -> {loaded}"
+    );
+    eventually(&format!("proxy fds back to {baseline}"), || {
+        fd_count(pid) == baseline
+    })
+    .await;
+    stop_child(guard).await;
+    echo.abort();
 }
 
 async fn send_and_collect_probe(s: &mut TcpStream) -> Vec<u8> {
