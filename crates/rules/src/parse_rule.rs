@@ -442,7 +442,10 @@ pub fn parse_rule_args<'a>(
                 if !handled && s.starts_with("--") {
                     // getopt_long accepts any unambiguous prefix of a long option.
                     match resolve_abbrev(s, matches, target.as_ref().map(|x| &x.0), proto) {
-                        Ok(Some(full)) => {
+                        // An option that is already its own full name and still not handled
+                        // (iptables' command options such as `--policy` inside a rule) is an
+                        // error; resolving it again would loop forever.
+                        Ok(Some(full)) if full != s => {
                             pushed = Some(Token {
                                 text: std::borrow::Cow::Borrowed(full),
                                 col: t.col,
@@ -450,7 +453,7 @@ pub fn parse_rule_args<'a>(
                             inv = this_inv;
                             continue;
                         }
-                        Ok(None) => {}
+                        Ok(_) => {}
                         Err(cands) => {
                             return Err(a.err_at(
                                 t,
@@ -605,6 +608,9 @@ fn resolve_abbrev(
 }
 
 fn unknown_option_message(opt: &str, rule: &Rule) -> String {
+    if CORE_LONG_OPTIONS.contains(&opt) {
+        return format!("option `{opt}` is an iptables command option; it cannot be used inside a rule");
+    }
     let hint = match opt {
         "--dport" | "--sport" | "--destination-port" | "--source-port" if rule.proto.is_none() => {
             " (port options need `-p tcp` or `-p udp` first)"
