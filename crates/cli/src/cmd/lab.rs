@@ -79,6 +79,9 @@ pub enum LabCmd {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Random worlds and probes, each run on the kernel and in simulation; disagreements
+    /// are written as minimal world snapshots.
+    Fuzz(super::lab_fuzz::FuzzArgs),
     /// The lab's UDP client (one datagram from a fixed port, IP_RECVERR on); prints a log
     /// ending in `result: <outcome>`.
     #[command(hide = true)]
@@ -123,6 +126,7 @@ pub fn run(cmd: LabCmd) -> Result<ExitCode, String> {
         pktpath_lab::install_signal_handlers();
     }
     match cmd {
+        LabCmd::Fuzz(a) => super::lab_fuzz::run(a),
         LabCmd::Up {
             world,
             prefix,

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod demo;
 pub mod lab;
+pub mod lab_fuzz;
 pub mod probe;
 pub mod proxy;
 pub mod rules;
