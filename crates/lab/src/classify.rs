@@ -46,7 +46,12 @@ pub fn classify(proto: L4Proto, code: Option<i32>, stdout: &str, stderr: &str) -
 pub fn classify_tcp(code: Option<i32>, stdout: &str, stderr: &str) -> Classified {
     let connect_fail: Vec<&str> = stderr
         .lines()
-        .filter(|l| l.contains("connect to") && l.contains("failed:"))
+        // curl 7.88 reports a connect() that fails at once (ENETUNREACH) as
+        // `* Immediate connect fail for IP: Network is unreachable`.
+        .filter(|l| {
+            (l.contains("connect to") && l.contains("failed:"))
+                || l.contains("Immediate connect fail")
+        })
         .collect();
     let curl_err = stderr.lines().filter(|l| l.starts_with("curl: ("));
     let msgs: Vec<String> = connect_fail
@@ -185,6 +190,16 @@ impl ClientLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn immediate_connect_fail_is_no_route() {
+        let c = classify_tcp(
+            Some(7),
+            "000",
+            "* Immediate connect fail for 172.17.0.1: Network is unreachable\ncurl: (7) Failed to connect to 172.17.0.1 port 8081 after 0 ms: Couldn't connect to server\n",
+        );
+        assert_eq!(c.outcome, Some(Outcome::NoRoute));
+    }
 
     #[test]
     fn client_log_round_trip() {

@@ -408,7 +408,33 @@ impl<'s> Lab<'s> {
         for n in &self.snap.world.namespaces {
             let full = self.ns(&n.name);
             let devices = n.interfaces.iter().map(|i| i.name.clone()).collect();
-            let (writes, _skipped) = sysctl::plan(&n.sysctls.raw, &devices);
+            let (mut writes, _skipped) = sysctl::plan(&n.sysctls.raw, &devices);
+            // A snapshot without br_netfilter's sysctls means the module is not loaded there
+            // (the simulation bridges without iptables). Where the module is loaded (or
+            // built in) a new namespace starts with bridge-nf-call-iptables = 1: turn it off.
+            let has_bridge = n
+                .interfaces
+                .iter()
+                .any(|i| i.kind == IfaceKind::Bridge || i.master.is_some());
+            if has_bridge
+                && n.sysctls.bridge_nf_call_iptables.is_none()
+                && netns::has_br_netfilter(&full)?
+            {
+                for key in [
+                    "net.bridge.bridge-nf-call-iptables",
+                    "net.bridge.bridge-nf-call-ip6tables",
+                    "net.bridge.bridge-nf-call-arptables",
+                ] {
+                    writes.push(sysctl::SysctlWrite {
+                        key: key.to_string(),
+                        value: "0".to_string(),
+                    });
+                }
+                warnings.push(format!(
+                    "{}: the snapshot has no br_netfilter sysctls; bridge-nf-call-iptables set to 0 to match",
+                    n.name
+                ));
+            }
             if sysctl::needs_br_netfilter(&writes) && !netns::has_br_netfilter(&full)? {
                 // br_netfilter's sysctls exist (per namespace) only once the module is in.
                 let a = argv(&["modprobe", "br_netfilter"]);

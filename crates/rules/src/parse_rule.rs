@@ -609,7 +609,9 @@ fn resolve_abbrev(
 
 fn unknown_option_message(opt: &str, rule: &Rule) -> String {
     if CORE_LONG_OPTIONS.contains(&opt) {
-        return format!("option `{opt}` is an iptables command option; it cannot be used inside a rule");
+        return format!(
+            "option `{opt}` is an iptables command option; it cannot be used inside a rule"
+        );
     }
     let hint = match opt {
         "--dport" | "--sport" | "--destination-port" | "--source-port" if rule.proto.is_none() => {
