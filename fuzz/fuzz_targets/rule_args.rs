@@ -13,10 +13,11 @@ fuzz_target!(|data: &[u8]| {
         for r in &rules {
             let printed = pktpath_rules::print_rule(&chain, r);
             match pktpath_rules::parse_rule(&printed, "printed", 1) {
-                Ok((c2, r2)) => assert_eq!(printed, pktpath_rules::print_rule(&c2, &r2)),
                 // iptables-save prints interface and recent names unquoted, so a quoted
-                // name with a blank (`-i "a b"`) does not read back, for iptables either.
-                Err(_) if text.contains('"') => {}
+                // name with a blank (`-i "a b"`, `-i b" "`) does not read back the same,
+                // for iptables either.
+                _ if text.contains('"') => {}
+                Ok((c2, r2)) => assert_eq!(printed, pktpath_rules::print_rule(&c2, &r2)),
                 Err(e) => panic!("printed rule does not parse: {e}\n{printed}"),
             }
         }

@@ -27,7 +27,7 @@ for t in $targets; do
   log="$(mktemp)"
   # -rss_limit_mb: 2 GB; -timeout: one input may take at most 10 s.
   if timeout $((SECS + 120)) cargo fuzz run -O --debug-assertions "$t" "corpus/$t" -- \
-      -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+      -max_total_time="$SECS" -seed="${FUZZ_SEED:-1}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
     echo "fuzz $t: ok, $execs execs in ${SECS}s"
   else
