@@ -26,13 +26,136 @@ const PARAM_BUFFER: usize = 1024;
 /// refused line.
 pub fn restore_test(text: &str, file: &str, lenient: bool) -> Result<Vec<ParseError>, ParseError> {
     let mode = if lenient { Mode::Lenient } else { Mode::Strict };
+    let mut jobs = Vec::new();
+    let scanned = scan(text, file, &mut jobs);
+    // Rule lines are independent of each other (`--test` checks no chain or table
+    // state), so they are parsed on every core; the earliest one that ends the run wins,
+    // as in a line-by-line run, and wins over a later structural error.
+    let (warnings, end) = run_jobs(&jobs, file, mode);
+    match end {
+        Some(JobEnd::Error(e)) => return Err(e),
+        // `-h` prints the usage and ends iptables-restore (status 0).
+        Some(JobEnd::Help) => return Ok(warnings),
+        None => {}
+    }
+    let (open, line) = scanned?;
+    if let Some(t) = open {
+        return Err(ParseError {
+            file: file.to_string(),
+            line: line + 1,
+            col: 1,
+            message: format!(
+                "COMMIT expected at line {}: table `{}` is not committed",
+                line + 1,
+                t.as_str()
+            ),
+        });
+    }
+    Ok(warnings)
+}
+
+/// One rule line for the parallel pass.
+struct Job<'a> {
+    line: u32,
+    buf: &'a str,
+    newline: bool,
+    first_col: u32,
+    table: TableName,
+}
+
+/// A chunk's result: warnings per job done, and where and how it stopped, if it did.
+type ChunkResult = (Vec<Vec<ParseError>>, Option<(usize, JobEnd)>);
+
+/// What ends a run early.
+enum JobEnd {
+    Error(ParseError),
+    Help,
+}
+
+/// Parse one rule line: its warnings, or what ends the run.
+fn run_job(j: &Job, file: &str, mode: Mode) -> Result<Vec<ParseError>, JobEnd> {
+    let mut toks = Vec::new();
+    let end_col = split_like_restore(j.buf, j.newline, j.first_col, &mut toks).map_err(|col| {
+        JobEnd::Error(ParseError {
+            file: file.to_string(),
+            line: j.line,
+            col,
+            message: "parameter too long (iptables takes at most 1023 bytes)".into(),
+        })
+    })?;
+    let cl = parse_command(
+        &toks,
+        file,
+        j.line,
+        end_col,
+        j.table,
+        Context::Restore,
+        mode,
+    )
+    .map_err(JobEnd::Error)?;
+    match cl.command {
+        Command::Help => Err(JobEnd::Help),
+        _ => Ok(cl.warnings),
+    }
+}
+
+/// Run the jobs on every core. Returns the warnings of the jobs before the first one that
+/// ends the run (all of them if none does), and that end.
+fn run_jobs(jobs: &[Job], file: &str, mode: Mode) -> (Vec<ParseError>, Option<JobEnd>) {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = jobs.len().div_ceil(threads.max(1)).max(4096);
+    // Each chunk: warnings per job done, and (index, end) if it stopped.
+    let run_chunk = |base: usize, part: &[Job]| {
+        let mut done: Vec<Vec<ParseError>> = Vec::new();
+        for (i, j) in part.iter().enumerate() {
+            match run_job(j, file, mode) {
+                Ok(w) => done.push(w),
+                Err(end) => return (done, Some((base + i, end))),
+            }
+        }
+        (done, None)
+    };
+    let results: Vec<ChunkResult> = if jobs.len() <= chunk {
+        vec![run_chunk(0, jobs)]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = jobs
+                .chunks(chunk)
+                .enumerate()
+                .map(|(k, part)| s.spawn(move || run_chunk(k * chunk, part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a validation thread panicked"))
+                .collect()
+        })
+    };
+    let mut warnings = Vec::new();
+    for (done, end) in results {
+        warnings.extend(done.into_iter().flatten());
+        if let Some((_, end)) = end {
+            // Chunks are in file order: the first chunk that stopped holds the earliest end.
+            return (warnings, Some(end));
+        }
+    }
+    (warnings, None)
+}
+
+/// The line-by-line pass: table and chain lines are checked here; rule lines become
+/// [`Job`]s. Returns the table left open at the end and the last line number.
+fn scan<'a>(
+    text: &'a str,
+    file: &str,
+    jobs: &mut Vec<Job<'a>>,
+) -> Result<(Option<TableName>, u32), ParseError> {
     let err = |line: u32, col: u32, message: String| ParseError {
         file: file.to_string(),
         line,
         col,
         message,
     };
-    let mut warnings = Vec::new();
     let mut table: Option<TableName> = None;
     let mut line = 0u32;
     for piece in pieces(text) {
@@ -139,34 +262,15 @@ pub fn restore_test(text: &str, file: &str, lenient: bool) -> Result<Vec<ParseEr
             }
             start = close + 1;
         }
-        let mut toks = Vec::new();
-        let end_col = split_like_restore(&buf[start..], newline, start as u32 + 1, &mut toks)
-            .map_err(|col| {
-                err(
-                    line,
-                    col,
-                    "parameter too long (iptables takes at most 1023 bytes)".into(),
-                )
-            })?;
-        let cl = parse_command(&toks, file, line, end_col, tname, Context::Restore, mode)?;
-        match cl.command {
-            // `-h` prints the usage and ends iptables-restore (status 0).
-            Command::Help => return Ok(warnings),
-            _ => warnings.extend(cl.warnings),
-        }
+        jobs.push(Job {
+            line,
+            buf: &buf[start..],
+            newline,
+            first_col: start as u32 + 1,
+            table: tname,
+        });
     }
-    if let Some(t) = table {
-        return Err(err(
-            line + 1,
-            1,
-            format!(
-                "COMMIT expected at line {}: table `{}` is not committed",
-                line + 1,
-                t.as_str()
-            ),
-        ));
-    }
-    Ok(warnings)
+    Ok((table, line))
 }
 
 /// The lines as fgets() hands them out: pieces of at most LINE_BUFFER-1 bytes, with
