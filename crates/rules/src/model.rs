@@ -487,6 +487,55 @@ pub struct RpfilterMatch {
     pub invert: bool,
 }
 
+/// `-m sctp` (xt_sctp_info). Unlike tcp/udp, a full port range is kept (sctp_save prints
+/// `--dport 0:65535` back).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct SctpMatch {
+    pub sport: Option<Neg<PortRange>>,
+    pub dport: Option<Neg<PortRange>>,
+    /// `[!] --chunk-types all|any|only CHUNKS`
+    pub chunks: Option<Neg<SctpChunks>>,
+}
+
+/// How `--chunk-types` combines its chunk types (SCTP_CHUNK_MATCH_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SctpChunkMatch {
+    Any,
+    All,
+    Only,
+}
+
+/// The chunk part of an sctp match, as xt_sctp_info stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SctpChunks {
+    pub match_type: SctpChunkMatch,
+    /// The chunk types (bit `t % 32` of word `t / 32`, SCTP_CHUNKMAP_SET); all clear is
+    /// `NONE`, all set is `ALL`.
+    pub chunkmap: [u32; 8],
+    /// Flag conditions (`DATA:Ie`), at most 4 (XT_NUM_SCTP_FLAGS), in the order given.
+    pub flags: Vec<SctpFlagInfo>,
+}
+
+impl SctpChunks {
+    pub fn has(&self, chunk_type: u8) -> bool {
+        self.chunkmap[usize::from(chunk_type / 32)] & (1 << (chunk_type % 32)) != 0
+    }
+}
+
+/// One `struct xt_sctp_flag_info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SctpFlagInfo {
+    /// What libxt_sctp stores here: the chunk's index in its name table
+    /// (`sctp_chunk_names[]`), not the chunk type. The two agree for DATA..SHUTDOWN_COMPLETE
+    /// (types 0-14); for later names (I_DATA, ASCONF, ...) the flags never print back, as
+    /// with iptables-save.
+    pub chunk_type: u8,
+    /// Flag bits that must be set (upper-case letters).
+    pub flag: u8,
+    /// Flag bits looked at (upper- and lower-case letters).
+    pub flag_mask: u8,
+}
+
 /// One `-m NAME ...` block (also the implicit protocol matches).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Match {
@@ -518,6 +567,8 @@ pub enum Match {
     Connlimit(ConnlimitMatch),
     /// `-m rpfilter`
     Rpfilter(RpfilterMatch),
+    /// `-m sctp` (boxed: large)
+    Sctp(Box<SctpMatch>),
     /// A match module the model does not know. Kept verbatim so it prints back; the engine
     /// treats it as "may match" (see the lenient loader).
     Unknown {

@@ -34,6 +34,7 @@ pub enum Pending {
     HashLimit(HashLimitBuild),
     Connlimit(Option<(bool, u32)>, Option<u8>, Option<bool>),
     Rpfilter(RpfilterMatch),
+    Sctp(SctpMatch),
     Unknown { name: String, args: Vec<String> },
 }
 
@@ -105,6 +106,7 @@ impl Pending {
             "hashlimit" => Pending::HashLimit(HashLimitBuild::default()),
             "connlimit" => Pending::Connlimit(None, None, None),
             "rpfilter" => Pending::Rpfilter(RpfilterMatch::default()),
+            "sctp" => Pending::Sctp(SctpMatch::default()),
             _ => return None,
         })
     }
@@ -133,6 +135,7 @@ impl Pending {
             Pending::HashLimit(_) => "hashlimit",
             Pending::Connlimit(..) => "connlimit",
             Pending::Rpfilter(_) => "rpfilter",
+            Pending::Sctp(_) => "sctp",
             Pending::Unknown { name, .. } => name,
         }
     }
@@ -234,6 +237,13 @@ impl Pending {
                 "--connlimit-daddr",
             ],
             Pending::Rpfilter(_) => &["--loose", "--validmark", "--accept-local", "--invert"],
+            Pending::Sctp(_) => &[
+                "--source-port",
+                "--sport",
+                "--destination-port",
+                "--dport",
+                "--chunk-types",
+            ],
             Pending::Unknown { .. } => &[],
         }
     }
@@ -324,12 +334,60 @@ impl Pending {
                 "--sport" | "--source-port" => {
                     once(a, opt, m.sport.is_some())?;
                     let v = a.value(opt)?;
-                    m.sport = Some(neg(inv, port_range(a, v, "udp")?));
+                    // udp_parse takes a reversed range as it is (tcp_parse refuses it).
+                    m.sport = Some(neg(
+                        inv,
+                        parse_port_range_unordered(v.as_str(), "udp")
+                            .map_err(|e| a.err_at(v, e))?,
+                    ));
                 }
                 "--dport" | "--destination-port" => {
                     once(a, opt, m.dport.is_some())?;
                     let v = a.value(opt)?;
-                    m.dport = Some(neg(inv, port_range(a, v, "udp")?));
+                    // udp_parse takes a reversed range as it is (tcp_parse refuses it).
+                    m.dport = Some(neg(
+                        inv,
+                        parse_port_range_unordered(v.as_str(), "udp")
+                            .map_err(|e| a.err_at(v, e))?,
+                    ));
+                }
+                _ => return Ok(false),
+            },
+            Pending::Sctp(m) => match o {
+                // libxt_sctp's parse_sctp_ports: `port[:port]`, an empty side is 0 or
+                // 65535, min > max is refused; names are looked up for "sctp".
+                "--sport" | "--source-port" => {
+                    once(a, opt, m.sport.is_some())?;
+                    let v = a.value(opt)?;
+                    m.sport = Some(neg(inv, port_range(a, v, "sctp")?));
+                }
+                "--dport" | "--destination-port" => {
+                    once(a, opt, m.dport.is_some())?;
+                    let v = a.value(opt)?;
+                    m.dport = Some(neg(inv, port_range(a, v, "sctp")?));
+                }
+                "--chunk-types" => {
+                    once(a, opt, m.chunks.is_some())?;
+                    let kind = a.value(opt)?;
+                    // The chunk list is the argument after the option's own.
+                    let list = match a.peek() {
+                        Some(t) if !t.as_str().starts_with(['-', '!']) => t,
+                        Some(t) => return Err(a.err_at(t, SCTP_TWO_ARGS)),
+                        None => return Err(a.err(a.end_col, SCTP_TWO_ARGS)),
+                    };
+                    let match_type = sctp_match_type(kind.as_str()).ok_or_else(|| {
+                        a.err_at(
+                            kind,
+                            format!(
+                                "bad chunk match type `{}`; expected all, any or only",
+                                kind.as_str()
+                            ),
+                        )
+                    })?;
+                    a.next();
+                    let chunks =
+                        sctp_chunks(list.as_str(), match_type).map_err(|e| a.err_at(list, e))?;
+                    m.chunks = Some(neg(inv, chunks));
                 }
                 _ => return Ok(false),
             },
@@ -1179,6 +1237,9 @@ impl Pending {
                 })
             }
             Pending::Rpfilter(r) => Match::Rpfilter(r),
+            // `-p sctp` is the kernel's check (xt_sctp's .proto), made when the rule is
+            // added: see validate::check_rule.
+            Pending::Sctp(m) => Match::Sctp(Box::new(m)),
             Pending::Unknown { name, args } => Match::Unknown { name, args },
         })
     }
@@ -1777,4 +1838,121 @@ fn remove_col(cols: &mut [u32], i: usize) {
         let last = cols.len() - 1;
         cols[last] = 0;
     }
+}
+
+const SCTP_TWO_ARGS: &str =
+    "`--chunk-types` requires two arguments: all|any|only and the chunk types (e.g. any DATA,INIT)";
+
+/// libxt_sctp's `sctp_chunk_names[]` (iptables 1.8.9): name, chunk type, valid flags
+/// (one letter per bit, bit 7 first).
+pub(crate) const SCTP_CHUNK_NAMES: [(&str, u8, &[u8; 8]); 22] = [
+    ("DATA", 0, b"----IUBE"),
+    ("INIT", 1, b"--------"),
+    ("INIT_ACK", 2, b"--------"),
+    ("SACK", 3, b"--------"),
+    ("HEARTBEAT", 4, b"--------"),
+    ("HEARTBEAT_ACK", 5, b"--------"),
+    ("ABORT", 6, b"-------T"),
+    ("SHUTDOWN", 7, b"--------"),
+    ("SHUTDOWN_ACK", 8, b"--------"),
+    ("ERROR", 9, b"--------"),
+    ("COOKIE_ECHO", 10, b"--------"),
+    ("COOKIE_ACK", 11, b"--------"),
+    ("ECN_ECNE", 12, b"--------"),
+    ("ECN_CWR", 13, b"--------"),
+    ("SHUTDOWN_COMPLETE", 14, b"-------T"),
+    ("I_DATA", 64, b"----IUBE"),
+    ("RE_CONFIG", 130, b"--------"),
+    ("PAD", 132, b"--------"),
+    ("ASCONF", 193, b"--------"),
+    ("ASCONF_ACK", 128, b"--------"),
+    ("FORWARD_TSN", 192, b"--------"),
+    ("I_FORWARD_TSN", 194, b"--------"),
+];
+
+/// XT_NUM_SCTP_FLAGS
+const SCTP_MAX_FLAG_INFO: usize = 4;
+
+/// `--chunk-types`' first argument, case-insensitive (parse_sctp_chunks).
+fn sctp_match_type(s: &str) -> Option<SctpChunkMatch> {
+    if s.eq_ignore_ascii_case("any") {
+        Some(SctpChunkMatch::Any)
+    } else if s.eq_ignore_ascii_case("all") {
+        Some(SctpChunkMatch::All)
+    } else if s.eq_ignore_ascii_case("only") {
+        Some(SctpChunkMatch::Only)
+    } else {
+        None
+    }
+}
+
+/// libxt_sctp's parse_sctp_chunk: `ALL`, `NONE`, or comma-separated `NAME[:FLAGS]`
+/// (names case-insensitive, empty items skipped). A flag letter in upper case must be
+/// set, in lower case clear; each letter is looked up (upper-cased) in the chunk's valid
+/// flags, so `-` stands for the bit of the first `-` (bit 7).
+fn sctp_chunks(s: &str, match_type: SctpChunkMatch) -> Result<SctpChunks, String> {
+    let mut c = SctpChunks {
+        match_type,
+        chunkmap: [0; 8],
+        flags: Vec::new(),
+    };
+    if s.eq_ignore_ascii_case("ALL") {
+        c.chunkmap = [u32::MAX; 8];
+        return Ok(c);
+    }
+    if s.eq_ignore_ascii_case("NONE") {
+        return Ok(c);
+    }
+    for item in s.split(',').filter(|x| !x.is_empty()) {
+        let (name, flags) = match item.split_once(':') {
+            Some((n, f)) => (n, Some(f)),
+            None => (item, None),
+        };
+        let Some(idx) = SCTP_CHUNK_NAMES
+            .iter()
+            .position(|(n, _, _)| n.eq_ignore_ascii_case(name))
+        else {
+            return Err(format!("unknown sctp chunk `{name}`"));
+        };
+        let (_, ty, valid) = SCTP_CHUNK_NAMES[idx];
+        c.chunkmap[usize::from(ty / 32)] |= 1 << (ty % 32);
+        for f in flags.unwrap_or("").bytes() {
+            let Some(p) = valid.iter().position(|&v| v == f.to_ascii_uppercase()) else {
+                return Err(format!(
+                    "invalid flag `{}` for sctp chunk {} (valid: {})",
+                    f as char,
+                    SCTP_CHUNK_NAMES[idx].0,
+                    std::str::from_utf8(valid).unwrap_or("")
+                ));
+            };
+            let bit = 1u8 << (7 - p);
+            let set = f.is_ascii_uppercase();
+            // save_chunk_flag_info, keyed by the table index (as iptables does).
+            let k = match c
+                .flags
+                .iter()
+                .position(|x| usize::from(x.chunk_type) == idx)
+            {
+                Some(k) => k,
+                None => {
+                    if c.flags.len() == SCTP_MAX_FLAG_INFO {
+                        return Err(format!(
+                            "at most {SCTP_MAX_FLAG_INFO} chunk types with flags are allowed"
+                        ));
+                    }
+                    c.flags.push(SctpFlagInfo {
+                        chunk_type: idx as u8,
+                        flag: 0,
+                        flag_mask: 0,
+                    });
+                    c.flags.len() - 1
+                }
+            };
+            c.flags[k].flag_mask |= bit;
+            if set {
+                c.flags[k].flag |= bit;
+            }
+        }
+    }
+    Ok(c)
 }

@@ -412,6 +412,7 @@ pub fn parse_rule_args<'a>(
                             Protocol::Tcp => Some("tcp"),
                             Protocol::Udp => Some("udp"),
                             Protocol::Icmp => Some("icmp"),
+                            Protocol::Number(132) => Some("sctp"),
                             _ => None,
                         };
                         if let Some(mut m) = pname.and_then(Pending::new) {
@@ -595,6 +596,7 @@ fn resolve_abbrev(
         Some(Protocol::Tcp) => Pending::new("tcp"),
         Some(Protocol::Udp) => Pending::new("udp"),
         Some(Protocol::Icmp) => Pending::new("icmp"),
+        Some(Protocol::Number(132)) => Pending::new("sctp"),
         _ => None,
     };
     if let Some(m) = implicit.filter(|m| !matches.iter().any(|(x, _)| x.name() == m.name())) {
@@ -615,7 +617,7 @@ fn unknown_option_message(opt: &str, rule: &Rule) -> String {
     }
     let hint = match opt {
         "--dport" | "--sport" | "--destination-port" | "--source-port" if rule.proto.is_none() => {
-            " (port options need `-p tcp` or `-p udp` first)"
+            " (port options need `-p tcp`, `-p udp` or `-p sctp` first)"
         }
         "--icmp-type" if rule.proto.is_none() => " (needs `-p icmp` first)",
         _ => "",

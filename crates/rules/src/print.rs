@@ -513,6 +513,20 @@ fn write_match(out: &mut String, m: &Match) {
                 out.push_str(" --invert");
             }
         }
+        Match::Sctp(m) => {
+            // sctp_save: ranges printed as given (a full range too).
+            out.push_str(" -m sctp");
+            for (opt, r) in [("--sport", &m.sport), ("--dport", &m.dport)] {
+                if let Some(n) = r {
+                    let _ = write!(out, "{} {} ", bang(n.negated), opt);
+                    write_range(out, n.value, ':');
+                }
+            }
+            if let Some(c) = &m.chunks {
+                let _ = write!(out, "{} --chunk-types", bang(c.negated));
+                write_sctp_chunks(out, &c.value, false);
+            }
+        }
         Match::Unknown { name, args } => {
             let _ = write!(out, " -m {name}");
             for a in args {
@@ -850,5 +864,59 @@ impl fmt::Display for Target {
 impl fmt::Display for IfaceName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.name, if self.wildcard { "+" } else { "" })
+    }
+}
+
+/// libxt_sctp's print_chunks (also used by the listing, with `numeric`): the match type,
+/// then `NONE`, `ALL`, or the chunk types in type order, each with the flags stored for
+/// it (looked up the way iptables does, see [`SctpFlagInfo::chunk_type`]).
+pub(crate) fn write_sctp_chunks(out: &mut String, c: &SctpChunks, numeric: bool) {
+    out.push_str(match c.match_type {
+        SctpChunkMatch::Any => " any",
+        SctpChunkMatch::All => " all",
+        SctpChunkMatch::Only => " only",
+    });
+    if c.chunkmap == [0; 8] {
+        out.push_str(" NONE");
+        return;
+    }
+    if c.chunkmap == [u32::MAX; 8] {
+        out.push_str(" ALL");
+        return;
+    }
+    let mut first = true;
+    for t in 0..=255u8 {
+        if !c.has(t) {
+            continue;
+        }
+        out.push(if first { ' ' } else { ',' });
+        first = false;
+        if numeric {
+            let _ = write!(out, "0x{t:04X}");
+        } else if let Some((name, _, _)) = crate::parse_match::SCTP_CHUNK_NAMES
+            .iter()
+            .find(|(_, ty, _)| *ty == t)
+        {
+            out.push_str(name);
+        }
+        for f in c.flags.iter().filter(|f| f.chunk_type == t) {
+            if f.flag_mask != 0 {
+                out.push(':');
+            }
+            // print_chunk_flags indexes the name table by the chunk type.
+            let valid = crate::parse_match::SCTP_CHUNK_NAMES
+                .get(usize::from(t))
+                .map_or(b"--------", |x| x.2);
+            for i in (0..8).rev() {
+                if f.flag_mask & (1 << i) != 0 {
+                    let ch = valid[7 - i];
+                    out.push(if f.flag & (1 << i) != 0 {
+                        ch as char
+                    } else {
+                        ch.to_ascii_lowercase() as char
+                    });
+                }
+            }
+        }
     }
 }

@@ -115,6 +115,23 @@ pub fn check_rule(table: TableName, rule: &Rule, p: &RulePlaces) -> Result<(), (
             ));
         }
     }
+    for (i, m) in rule.matches.iter().enumerate() {
+        // xt_sctp registers with `.proto = IPPROTO_SCTP`: x_tables refuses the rule
+        // unless it has `-p sctp` (not inverted).
+        let sctp_proto = matches!(
+            &rule.proto,
+            Some(Neg {
+                negated: false,
+                value: Protocol::Number(132)
+            })
+        );
+        if matches!(m, Match::Sctp(_)) && !sctp_proto {
+            return Err((
+                p.match_col(i, rule),
+                "`-m sctp` requires `-p sctp` (the kernel refuses it otherwise)".into(),
+            ));
+        }
+    }
     let Some(t) = &rule.target else {
         return Ok(());
     };

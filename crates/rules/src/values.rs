@@ -221,6 +221,26 @@ pub fn parse_port_range(s: &str, proto: &str) -> Result<PortRange, String> {
     }
 }
 
+/// Like [`parse_port_range`], but `min > max` is kept as given (libxt_udp 1.8.9 takes
+/// `--dport 60000:29`; the range then matches no packet).
+pub fn parse_port_range_unordered(s: &str, proto: &str) -> Result<PortRange, String> {
+    match s.split_once(':') {
+        None => parse_port(s, proto).map(PortRange::single),
+        Some((a, b)) => Ok(PortRange {
+            lo: if a.is_empty() {
+                0
+            } else {
+                parse_port(a, proto)?
+            },
+            hi: if b.is_empty() {
+                65535
+            } else {
+                parse_port(b, proto)?
+            },
+        }),
+    }
+}
+
 /// `value[/mask]` (mask defaults to all ones), as `--mark` and `--set-xmark` take it.
 pub fn parse_mark_mask(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("bad mark value `{s}`; expected value[/mask]");

@@ -11,38 +11,7 @@ use pktpath_rules::formats::restore_test;
 /// Files on which we knowingly disagree, and why (a gap of the rule parser, owned by the
 /// rules crate's parser; validate adds no stand-in for it). The test checks that the
 /// disagreement is still exactly this one, so closing the gap makes it fail here.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "TUM_Net_Firewall__iptables-save-2015-05-13_10-53-20_cheating",
-        "unknown match `sctp`",
-    ),
-    (
-        "TUM_Net_Firewall__iptables-save-2015-05-15_14-14-46_cheating",
-        "unknown match `sctp`",
-    ),
-    (
-        "TUM_Net_Firewall__iptables-save-2015-05-15_15-23-41_cheating",
-        "unknown match `sctp`",
-    ),
-    (
-        "TUM_Net_Firewall__iptables_20.11.2013_cheating",
-        "unknown match `sctp`",
-    ),
-    (
-        "TUM_Net__iptables-save-2015-05-15_15-23-41",
-        "unknown match `sctp`",
-    ),
-    (
-        "TUM_Net__iptables-save-2015-09-03_15-56-50",
-        "unknown match `sctp`",
-    ),
-    ("TUM_Net__iptables_20.10.2013", "unknown match `sctp`"),
-    ("TUM_Net__iptables_25.07.2014", "unknown match `sctp`"),
-    // Own inputs showing the same gaps. iptables' libxt_udp takes a reversed port range
-    // (`--dport 60000:29`, which then matches nothing); only libxt_tcp refuses it.
-    ("sctp-match.rules", "unknown match `sctp`"),
-    ("udp-port-range-reversed.rules", "invalid portrange"),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 struct Row {
     name: String,

@@ -118,7 +118,9 @@ fn read(file: &str) -> Result<String, String> {
         std::fs::read(file).map_err(|e| format!("{file}: {e}"))?
     };
     // Bytes that are not UTF-8 become U+FFFD: no valid rule contains them either.
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // (Valid UTF-8, the usual case, is taken over without a copy.)
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// `file:line:col: message`, then the line with a caret under the column.

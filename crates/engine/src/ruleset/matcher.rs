@@ -1,7 +1,7 @@
 //! Does a packet meet a rule? The rule header (`-s -d -i -o -p -f`) and every match
 //! module, each following its kernel counterpart (xt_tcpudp, xt_multiport, xt_addrtype,
 //! xt_conntrack, xt_state, xt_mark, xt_connmark, xt_statistic, xt_recent, xt_limit,
-//! xt_iprange, xt_physdev, xt_mac, xt_owner, xt_pkttype).
+//! xt_iprange, xt_physdev, xt_mac, xt_owner, xt_pkttype, xt_sctp).
 
 use crate::conntrack::{status, Conn};
 use crate::fib::Fib;
@@ -258,6 +258,15 @@ fn match_one(m: &Match, pkt: &Packet, ctx: &mut MatchCtx, st: &mut MatchState, i
                 PktType::Unicast
             };
             (t == n.value) != n.negated
+        }
+        // xt_sctp (.proto = IPPROTO_SCTP) only looks at SCTP packets, which the engine
+        // never builds: any other protocol does not match.
+        Match::Sctp(_) => {
+            if pkt.proto() != 132 {
+                return false;
+            }
+            ctx.uncertain = true;
+            true
         }
         // Not modelled yet: treated like an unknown match ("may match").
         Match::HashLimit(_) | Match::Connlimit(_) | Match::Rpfilter(_) | Match::Unknown { .. } => {

@@ -94,17 +94,16 @@ const RULE_SHORT_WITH_VALUE: &[&str] = &["-s", "-d", "-i", "-o", "-p", "-m", "-j
 
 fn command_letter(s: &str) -> Option<char> {
     if s.len() > 2 && s.starts_with("--") {
-        // getopt_long: any unambiguous prefix of a long option.
-        let hits: Vec<char> = COMMANDS
-            .iter()
-            .filter(|(_, long, _)| long.starts_with(s))
-            .map(|c| c.2)
-            .collect();
         // `--list` is a prefix of `--list-rules`: an exact match wins.
         if let Some(c) = COMMANDS.iter().find(|c| c.1 == s) {
             return Some(c.2);
         }
-        return (hits.len() == 1).then(|| hits[0]);
+        // getopt_long: any unambiguous prefix of a long option.
+        let mut hits = COMMANDS.iter().filter(|(_, long, _)| long.starts_with(s));
+        return match (hits.next(), hits.next()) {
+            (Some(c), None) => Some(c.2),
+            _ => None,
+        };
     }
     COMMANDS.iter().find(|c| c.0 == s).map(|c| c.2)
 }
@@ -140,7 +139,10 @@ fn core_long(s: &str) -> Option<&'static str> {
     if let Some(c) = CORE_LONG.iter().find(|c| c.0 == s) {
         return Some(c.1);
     }
-    let hits: Vec<&(&str, &str)> = CORE_LONG.iter().filter(|c| c.0.starts_with(s)).collect();
+    let mut hits = CORE_LONG.iter().filter(|c| c.0.starts_with(s));
+    let (Some(hit), None) = (hits.next(), hits.next()) else {
+        return None;
+    };
     // Rule options that share a prefix with a core option (`--in-interface`, ...).
     const RULE_LONG: &[&str] = &[
         "--in-interface",
@@ -149,10 +151,8 @@ fn core_long(s: &str) -> Option<&'static str> {
         "--new-chain",
         "--help",
     ];
-    let clash = RULE_LONG
-        .iter()
-        .any(|r| r.starts_with(s) && !hits.iter().any(|h| h.0 == *r));
-    (hits.len() == 1 && !clash).then(|| hits[0].1)
+    let clash = RULE_LONG.iter().any(|r| r.starts_with(s) && hit.0 != *r);
+    (!clash).then_some(hit.1)
 }
 
 /// A positional argument: present and not an option (iptables: `argv[optind][0] != '-'
@@ -229,20 +229,59 @@ pub(crate) fn parse_command(
     ctx: Context,
     mode: Mode,
 ) -> Result<CommandLine, ParseError> {
+    let mut scratch = CommandScratch::default();
+    parse_command_in(
+        toks,
+        file,
+        line,
+        end_col,
+        table,
+        ctx,
+        mode,
+        &mut scratch,
+        true,
+    )
+}
+
+/// Buffers [`parse_command_in`] reuses from line to line.
+#[derive(Debug, Default)]
+pub(crate) struct CommandScratch<'a> {
+    rest: Vec<Token<'a>>,
+    rtoks: Vec<Token<'a>>,
+    rule: Scratch,
+}
+
+/// [`parse_command`] with buffers kept between calls. With `build` false the line is
+/// only checked, exactly as strictly: the rules of a rule command are left empty
+/// (`iptables-restore --test` needs nothing more).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn parse_command_in<'a>(
+    toks: &[Token<'a>],
+    file: &str,
+    line: u32,
+    end_col: u32,
+    table: TableName,
+    ctx: Context,
+    mode: Mode,
+    scratch: &mut CommandScratch<'a>,
+    build: bool,
+) -> Result<CommandLine, ParseError> {
     let err = |col: u32, message: String| ParseError {
         file: file.to_string(),
         line,
         col,
         message,
     };
-    let mut toks: Vec<Token> = toks.to_vec();
+    // Copied only when a cluster of short options has to be split.
+    let mut toks: Cow<[Token]> = Cow::Borrowed(toks);
     let mut table = table;
     let mut cmd: Option<(char, u32)> = None;
     // Positional arguments of the command.
     let mut chain: Option<Token> = None;
     let mut num: Option<(u32, u32)> = None;
     let mut second: Option<Token> = None;
-    let mut rest: Vec<Token> = Vec::new();
+    let rest = &mut scratch.rest;
+    rest.clear();
     let mut list_only: Option<(String, u32)> = None;
     let mut help = false;
     let mut i = 0;
@@ -250,7 +289,7 @@ pub(crate) fn parse_command(
         let t = &toks[i];
         let s = t.as_str();
         // A value of the previous rule option is never read as a command option.
-        let after_opt = rest.last().is_some_and(|p: &Token| {
+        let after_opt = rest.last().is_some_and(|p: &Token<'a>| {
             let p = p.as_str();
             RULE_SHORT_WITH_VALUE.contains(&p) || (p.starts_with("--") && p.len() > 2)
         });
@@ -260,7 +299,7 @@ pub(crate) fn parse_command(
             continue;
         }
         if let Some(parts) = expand_cluster(t) {
-            toks.splice(i..=i, parts);
+            toks.to_mut().splice(i..=i, parts);
             continue;
         }
         if let Some(c) = command_letter(s) {
@@ -474,15 +513,15 @@ pub(crate) fn parse_command(
         'A' | 'C' | 'I' | 'R' | 'D' if rule_cmd => {
             let ch = chain.clone().expect("rule commands have a chain");
             // Hand the rule to the rule parser as `-A CHAIN spec...`.
-            let mut rtoks: Vec<Token> = Vec::with_capacity(rest.len() + 2);
+            let rtoks = &mut scratch.rtoks;
+            rtoks.clear();
             rtoks.push(Token {
                 text: Cow::Borrowed("-A"),
                 col: ccol,
             });
             rtoks.push(ch);
             rtoks.extend(rest.iter().cloned());
-            let mut scratch = Scratch::default();
-            let p = parse_rule_args(&rtoks, file, line, end_col, mode, &mut scratch)?;
+            let p = parse_rule_args(rtoks, file, line, end_col, mode, &mut scratch.rule)?;
             if table == TableName::Nat && p.rule.target == Some(Target::Drop) {
                 // iptables' own check (xshared.c do_parse), before anything reaches the kernel.
                 return Err(err(
@@ -491,7 +530,9 @@ pub(crate) fn parse_command(
                         .into(),
                 ));
             }
-            let mut rules = p.expand();
+            // One rule per source-destination combination (see ParsedRule::expand).
+            let count = p.srcs.len().max(1) * p.dsts.len().max(1);
+            let mut rules = if build { p.expand() } else { Vec::new() };
             warnings = p.warnings;
             let chain = p.chain.into_owned();
             match c {
@@ -504,7 +545,7 @@ pub(crate) fn parse_command(
                     rules,
                 },
                 _ => {
-                    if rules.len() != 1 {
+                    if count != 1 {
                         return Err(err(
                             ccol,
                             "-R takes one rule: no comma-separated source or destination lists"
@@ -514,7 +555,7 @@ pub(crate) fn parse_command(
                     Command::Replace {
                         chain,
                         num: num.map_or(1, |n| n.0),
-                        rule: rules.remove(0),
+                        rule: rules.pop().unwrap_or(p.rule),
                     }
                 }
             }

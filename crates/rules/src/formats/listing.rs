@@ -767,6 +767,18 @@ fn write_match(out: &mut String, m: &Match, numeric: bool, proto: u8) {
                 }
             }
         }
+        Match::Sctp(m) => {
+            // sctp_print: ports as tcp/udp print them (names looked up for sctp).
+            out.push_str(" sctp");
+            write_ports(out, "spt", &m.sport, numeric, 132);
+            write_ports(out, "dpt", &m.dport, numeric, 132);
+            if let Some(c) = &m.chunks {
+                if c.negated {
+                    out.push_str(" !");
+                }
+                crate::print::write_sctp_chunks(out, &c.value, numeric);
+            }
+        }
         Match::Unknown { name, args } => {
             // No print function is known: show the module and its arguments.
             let _ = write!(out, " {name}");
