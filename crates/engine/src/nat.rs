@@ -77,12 +77,29 @@ fn set_manip(t: &mut Tuple, m: Manip, addr: Option<Ipv4Addr>, port: Option<u16>)
     }
 }
 
-/// `get_unique_tuple()`.
+/// The `base_proto` of a target's shifted port range (NF_NAT_RANGE_PROTO_OFFSET,
+/// `--to-destination a:1000-2000/3000`), `None` when the range is not shifted. SNAT and
+/// MASQUERADE keep the flag but not the base, which is then 0.
+pub fn proto_offset(target: &pktpath_rules::Target) -> Option<u16> {
+    use pktpath_rules::Target;
+    match target {
+        Target::Dnat { range, .. } | Target::Snat { range, .. } => range.ports.and(range.base),
+        Target::Masquerade {
+            ports: Some(_),
+            flags,
+        } if flags.proto_offset => Some(0),
+        _ => None,
+    }
+}
+
+/// `get_unique_tuple()`. `offset`: the range's `base_proto` when it is shifted
+/// (NF_NAT_RANGE_PROTO_OFFSET).
 fn unique_tuple(
     ct: &Conntrack,
     id: u32,
     orig: &Tuple,
     r: &NatRange,
+    offset: Option<u16>,
     m: Manip,
     rng: &mut impl Rng,
 ) -> Tuple {
@@ -104,12 +121,13 @@ fn unique_tuple(
         let a = Ipv4Addr::from(u32::from(lo) + (key % span) as u32);
         set_manip(&mut t, m, Some(a), None);
     }
-    // 3) Keep the port when it is in range and the tuple is unique.
+    // 3) Keep the port when it is in range and the tuple is unique (a shifted range
+    //    always maps the port).
     if !r.random {
         let port_ok = match r.ports {
             Some((lo, hi)) => {
                 let p = port_of(&t, m);
-                lo <= p && p <= hi && (lo == hi || !used(ct, &t, id))
+                offset.is_none() && lo <= p && p <= hi && (lo == hi || !used(ct, &t, id))
             }
             None => !used(ct, &t, id),
         };
@@ -138,27 +156,31 @@ fn unique_tuple(
             }
         }
     };
-    // SNAT (and --random) start at a random offset; DNAT at the start of the range.
-    let mut off: u32 = if r.random || m == Manip::Src {
-        rng.gen::<u16>() as u32
+    // A shifted range starts at `port - base` (u16 arithmetic, so it wraps); else SNAT
+    // (and --random) start at a random offset, DNAT at the start of the range.
+    let mut off: u16 = if let Some(base) = offset {
+        port_of(&t, m).wrapping_sub(base)
+    } else if r.random || m == Manip::Src {
+        rng.gen::<u16>()
     } else {
         0
     };
     let mut attempts = size.min(128);
     loop {
         for _ in 0..attempts {
-            let p = (min + off % size) as u16;
+            let p = (min + u32::from(off) % size) as u16;
             set_manip(&mut t, m, None, Some(p));
             if !used(ct, &t, id) {
                 return t;
             }
+            // `off` is a u16 in the kernel: it wraps at 65536.
             off = off.wrapping_add(1);
         }
         if attempts >= size || attempts < 16 {
             return t;
         }
         attempts /= 2;
-        off = rng.gen::<u16>() as u32;
+        off = rng.gen::<u16>();
     }
 }
 
@@ -178,13 +200,30 @@ pub fn setup(
     m: Manip,
     rng: &mut impl Rng,
 ) -> Option<Tuple> {
+    setup_with_offset(ct, id, r, None, m, rng)
+}
+
+/// [`setup`] for a range that may be shifted: `offset` is its `base_proto`
+/// ([`proto_offset`] of the target), and the new port is
+/// `lo + (port - base) % (hi - lo + 1)` (nf_nat_l4proto_unique_tuple() with
+/// NF_NAT_RANGE_PROTO_OFFSET), the next free one after it if that tuple is taken.
+pub fn setup_with_offset(
+    ct: &mut Conntrack,
+    id: u32,
+    r: &NatRange,
+    offset: Option<u16>,
+    m: Manip,
+    rng: &mut impl Rng,
+) -> Option<Tuple> {
+    // Without a port range the offset means nothing (the parser never gives one).
+    let offset = offset.filter(|_| r.ports.is_some());
     let c = ct.get(id)?;
     if c.status & m.done_bit() != 0 {
         return None;
     }
     // "What we've got will look like inverse of reply."
     let curr = c.reply.invert();
-    let new = unique_tuple(ct, id, &curr, r, m, rng);
+    let new = unique_tuple(ct, id, &curr, r, offset, m, rng);
     let c = ct.get_mut(id)?;
     if new != curr {
         c.reply = new.invert();
@@ -279,4 +318,107 @@ fn manip_icmp_error(
         Manip::Dst => pkt.dst = target.dst,
     }
     before != *pkt
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn tcp(dst: [u8; 4], dport: u16) -> Tuple {
+        Tuple {
+            src: Ipv4Addr::new(192, 168, 1, 2),
+            dst: Ipv4Addr::from(dst),
+            proto: 6,
+            sport: 40000,
+            dport,
+        }
+    }
+
+    /// nf_nat_l4proto_unique_tuple() with NF_NAT_RANGE_PROTO_OFFSET:
+    /// `--to-destination 10.0.0.1:1000-2000/3000` maps port p to
+    /// `1000 + (u16)(p - 3000) % 1001`.
+    #[test]
+    fn shifted_dnat_range() {
+        let ct = Conntrack::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let r = NatRange {
+            addr: Some((Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 1))),
+            ports: Some((1000, 2000)),
+            random: false,
+            persistent: false,
+        };
+        let map = |dport: u16, rng: &mut rand_chacha::ChaCha8Rng| {
+            unique_tuple(
+                &ct,
+                1,
+                &tcp([1, 2, 3, 4], dport),
+                &r,
+                Some(3000),
+                Manip::Dst,
+                rng,
+            )
+        };
+        let t = map(3005, &mut rng);
+        assert_eq!((t.dst, t.dport), (Ipv4Addr::new(10, 0, 0, 1), 1005));
+        // A port in the range is shifted too (no "keep it" step).
+        assert_eq!(
+            map(1500, &mut rng).dport,
+            1000 + (1500u16.wrapping_sub(3000) as u32 % 1001) as u16
+        );
+        // `port - base` wraps as a u16: 80 - 3000 = 62616; 62616 % 1001 = 554.
+        assert_eq!(map(80, &mut rng).dport, 1554);
+        // Not shifted: DNAT keeps an in-range port.
+        let t = unique_tuple(
+            &ct,
+            1,
+            &tcp([1, 2, 3, 4], 1500),
+            &r,
+            None,
+            Manip::Dst,
+            &mut rng,
+        );
+        assert_eq!(t.dport, 1500);
+    }
+
+    /// SNAT and MASQUERADE keep NF_NAT_RANGE_PROTO_OFFSET with base 0: the port maps to
+    /// `lo + port % size` unless the original tuple is already in range and unused.
+    #[test]
+    fn shifted_snat_range_base_zero() {
+        let ct = Conntrack::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let r = NatRange {
+            addr: Some((Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 1))),
+            ports: Some((1000, 2000)),
+            random: false,
+            persistent: false,
+        };
+        let t = unique_tuple(
+            &ct,
+            1,
+            &tcp([1, 2, 3, 4], 80),
+            &r,
+            Some(0),
+            Manip::Src,
+            &mut rng,
+        );
+        assert_eq!(t.sport, 1000 + (40000 % 1001) as u16);
+    }
+
+    #[test]
+    fn proto_offset_of_targets() {
+        let rs = pktpath_rules::parse_save(
+            "*nat\n-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:1000-2000/3000\n-A POSTROUTING -p tcp -j SNAT --to-source 10.0.0.1:1000-2000/5\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000/5\n-A POSTROUTING -p tcp -j MASQUERADE --to-ports 1000-2000\nCOMMIT\n",
+            "t",
+        )
+        .unwrap();
+        let t = rs.table(pktpath_rules::TableName::Nat).unwrap();
+        let got: Vec<Option<u16>> = t
+            .chains
+            .iter()
+            .flat_map(|c| c.rules.iter())
+            .map(|r| proto_offset(r.target.as_ref().unwrap()))
+            .collect();
+        assert_eq!(got, vec![Some(3000), Some(0), Some(0), None]);
+    }
 }

@@ -143,9 +143,9 @@ pub struct Rule {
     /// `[p:b]` prefix when the file was saved with `-c`.
     pub counters: Option<Counters>,
     /// `-s`
-    pub src: Option<Neg<Ipv4Net>>,
+    pub src: Option<Neg<AddrMask>>,
     /// `-d`
-    pub dst: Option<Neg<Ipv4Net>>,
+    pub dst: Option<Neg<AddrMask>>,
     /// `-i`
     pub in_iface: Option<Neg<IfaceName>>,
     /// `-o`
@@ -159,6 +159,93 @@ pub struct Rule {
     /// `-j` / `-g`; `None` for a rule with no target (it only counts).
     pub target: Option<Target>,
     pub pos: Pos,
+}
+
+/// An IPv4 address and netmask as `-s`/`-d` hold them (`struct ipt_ip`'s `src`/`smsk`).
+/// The mask is usually a prefix (`/24`), but iptables takes any dotted mask
+/// (`/255.0.255.0`) and the kernel tests `(addr & mask) == net` (ip_packet_match()).
+/// The address is kept ANDed with the mask, as iptables stores it (`-s 1.2.3.4/255.0.255.0`
+/// is saved as `-s 1.0.3.0/255.0.255.0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddrMask {
+    // Big-endian bytes (alignment 1): a rule holds two of these, and rules are many.
+    net: [u8; 4],
+    mask: [u8; 4],
+}
+
+impl AddrMask {
+    /// `addr` under `mask`; the address bits outside the mask are dropped.
+    pub fn new(addr: Ipv4Addr, mask: u32) -> AddrMask {
+        AddrMask {
+            net: (u32::from(addr) & mask).to_be_bytes(),
+            mask: mask.to_be_bytes(),
+        }
+    }
+    /// `addr/len` (`len` above 32 counts as 32).
+    pub fn from_prefix(addr: Ipv4Addr, len: u8) -> AddrMask {
+        AddrMask::new(addr, prefix_mask(len))
+    }
+    /// The (masked) address.
+    pub fn addr(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.net)
+    }
+    /// The masked address as a number (host order).
+    #[inline]
+    pub fn addr_bits(&self) -> u32 {
+        u32::from_be_bytes(self.net)
+    }
+    /// The mask as a number (host order).
+    #[inline]
+    pub fn mask(&self) -> u32 {
+        u32::from_be_bytes(self.mask)
+    }
+    pub fn netmask(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.mask)
+    }
+    /// The prefix length, when the mask is one (`None` for `255.0.255.0`).
+    pub fn prefix_len(&self) -> Option<u8> {
+        let m = self.mask();
+        let ones = m.leading_ones();
+        (ones + m.trailing_zeros() >= 32).then_some(ones as u8)
+    }
+    /// 0.0.0.0/0: every address.
+    pub fn is_any(&self) -> bool {
+        self.mask() == 0
+    }
+    /// 1.2.3.4/32: one address.
+    pub fn is_host(&self) -> bool {
+        self.mask() == u32::MAX
+    }
+    /// ip_packet_match(): `(a & mask) == net`.
+    #[inline]
+    pub fn contains(&self, a: Ipv4Addr) -> bool {
+        u32::from(a) & self.mask() == self.addr_bits()
+    }
+}
+
+/// The mask of a prefix length (`/0` is 0; above 32 counts as 32).
+pub fn prefix_mask(len: u8) -> u32 {
+    match len {
+        0 => 0,
+        l => u32::MAX << (32 - u32::from(l.min(32))),
+    }
+}
+
+impl From<Ipv4Net> for AddrMask {
+    fn from(n: Ipv4Net) -> AddrMask {
+        AddrMask::from_prefix(n.addr(), n.prefix_len())
+    }
+}
+
+/// As iptables-save prints `-s`/`-d`: `addr/len` for a prefix mask (`/32` included), else
+/// `addr/dotted.mask` (xtables_ipmask_to_numeric).
+impl std::fmt::Display for AddrMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.prefix_len() {
+            Some(len) => write!(f, "{}/{}", self.addr(), len),
+            None => write!(f, "{}/{}", self.addr(), self.netmask()),
+        }
+    }
 }
 
 /// An interface name as `-i`/`-o` take it: exact, or a prefix ending in `+`.
@@ -439,14 +526,21 @@ pub enum PktType {
     OtherHost,
 }
 
-/// `-m hashlimit`, as xt_hashlimit revision 3 stores it (packet rates; byte rates and
-/// `--hashlimit-rate-match` are not supported).
+/// `-m hashlimit`, as xt_hashlimit revision 3 stores it (packet or byte rates;
+/// `--hashlimit-rate-match` is not supported).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HashLimitMatch {
     /// `--hashlimit-above` (XT_HASHLIMIT_INVERT); `false` is `--hashlimit-upto`.
     pub above: bool,
-    /// Average period between packets, in 1/1000000 s (XT_HASHLIMIT_SCALE_v2).
+    /// A byte rate (`--hashlimit-upto 1mb/s`, XT_HASHLIMIT_BYTES).
+    pub bytes: bool,
+    /// Packet rates: the average period between packets, in 1/1000000 s
+    /// (XT_HASHLIMIT_SCALE_v2). Byte rates: the cost of 16 bytes (XT_HASHLIMIT_BYTE_SHIFT),
+    /// `u32::MAX / (bytes_per_second / 16 + 1)` as libxt_hashlimit's bytes_to_cost()
+    /// computes it.
     pub avg: u64,
+    /// Packet rates: the burst in packets. Byte rates: the burst in multiples of the
+    /// per-second byte rate, rounded up (0 without `--hashlimit-burst`).
     pub burst: u64,
     /// `--hashlimit-mode` parts.
     pub src_ip: bool,
@@ -591,11 +685,16 @@ pub enum RejectWith {
 }
 
 /// A NAT range as `--to-destination`/`--to-source` take it:
-/// `[ipaddr[-ipaddr]][:port[-port]]`.
+/// `[ipaddr[-ipaddr]][:port[-port[/base]]]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NatRange {
     pub addr: Option<(Ipv4Addr, Ipv4Addr)>,
     pub ports: Option<PortRange>,
+    /// A shifted port range `lo-hi/base` (NF_NAT_RANGE_PROTO_OFFSET): the new port is
+    /// `lo + (port - base) % (hi - lo + 1)`. The value is what the kernel holds
+    /// (`base_proto`): DNAT keeps the base, SNAT keeps the flag but not the base, so
+    /// `--to-source a:1000-2000/3000` is `Some(0)` (iptables-save prints `/0`).
+    pub base: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -603,6 +702,10 @@ pub struct NatFlags {
     pub random: bool,
     pub random_fully: bool,
     pub persistent: bool,
+    /// MASQUERADE `--to-ports lo-hi/base`: NF_NAT_RANGE_PROTO_OFFSET is kept but the
+    /// base is not (the kernel uses 0; iptables-save prints `/0`). Always false for the
+    /// other targets (DNAT/SNAT keep it in [`NatRange::base`]).
+    pub proto_offset: bool,
 }
 
 /// `MARK`/`CONNMARK` actions.

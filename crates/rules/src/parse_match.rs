@@ -40,9 +40,10 @@ pub enum Pending {
 
 #[derive(Debug, Default)]
 pub struct HashLimitBuild {
-    /// (above, avg, unit multiplier in seconds)
-    rate: Option<(bool, u64, u64)>,
-    burst: Option<u64>,
+    /// (above, avg, unit multiplier in seconds, byte rate)
+    rate: Option<(bool, u64, u64, bool)>,
+    /// (value after its `k`/`m` factor, column)
+    burst: Option<(u64, u32)>,
     mode: Option<(bool, bool, bool, bool)>,
     name: Option<String>,
     size: u32,
@@ -860,21 +861,36 @@ impl Pending {
                         ));
                     }
                     let v = a.value(opt)?;
-                    let (avg, mult) = hashlimit_rate(a, v)?;
+                    // parse_bytes() first, then parse_rate().
+                    let (avg, mult, bytes) = match hashlimit_bytes(a, v)? {
+                        Some(cost) => (cost, 15, true),
+                        None => {
+                            let (avg, mult) = hashlimit_rate(a, v)?;
+                            (avg, mult, false)
+                        }
+                    };
                     // `!` turns upto into above and back (XT_HASHLIMIT_INVERT).
                     let above = (o == "--hashlimit-above") != negated;
-                    h.rate = Some((above, avg, mult));
+                    h.rate = Some((above, avg, mult, bytes));
                 }
                 "--hashlimit-burst" => {
                     no_inv(a, inv, opt)?;
                     let v = a.value(opt)?;
-                    let b = parse_uint(v.as_str(), 1, 1_000_000).ok_or_else(|| {
+                    // parse_burst(): a number (read as far as it goes) and an optional
+                    // `k`/`m` factor (`10mb` is 10 MiB); a plain number is at most 1000000.
+                    let bad = || {
                         a.err_at(
                             v,
-                            "bad value for option \"--hashlimit-burst\", or out of range (1-1000000) (byte bursts are not supported)",
+                            "bad value for option \"--hashlimit-burst\", or out of range (1-1000000)",
                         )
-                    })?;
-                    h.burst = Some(b);
+                    };
+                    let (n, end) = strtoul0(v.as_str())
+                        .filter(|(n, _)| *n >= 1)
+                        .ok_or_else(bad)?;
+                    if end.is_empty() && n > 1_000_000 {
+                        return Err(bad());
+                    }
+                    h.burst = Some((n.wrapping_mul(hashlimit_factor(end.bytes().next())), v.col));
                 }
                 "--hashlimit-mode" => {
                     no_inv(a, inv, opt)?;
@@ -1014,32 +1030,34 @@ impl Pending {
         name_col: u32,
         proto: Option<&Neg<Protocol>>,
     ) -> Result<Match, ParseError> {
-        let need_proto = |p: Protocol, what: &str| -> Result<(), ParseError> {
+        // libxt_tcp/libxt_udp/libxt_icmp: "TCP match requires '-p tcp'", with or without
+        // `!` (what the kernel then takes under `!` is validate::check_rule's business).
+        let need_proto_any = |p: Protocol, what: &str| -> Result<(), ParseError> {
             match proto {
-                Some(x) if !x.negated && x.value == p => Ok(()),
-                _ => Err(a.err(
-                    name_col,
-                    format!("`-m {what}` requires `-p {what}` (the kernel refuses it otherwise)"),
-                )),
+                Some(x) if x.value == p => Ok(()),
+                _ => Err(a.err(name_col, format!("`-m {what}` requires `-p {what}`"))),
             }
         };
         Ok(match self {
             Pending::Tcp(m) => {
-                need_proto(Protocol::Tcp, "tcp")?;
+                need_proto_any(Protocol::Tcp, "tcp")?;
                 let mut m = m;
                 drop_full_range(&mut m.sport);
                 drop_full_range(&mut m.dport);
+                // Under `! -p tcp` the kernel takes only part of it: see
+                // validate::check_rule.
                 Match::Tcp(m)
             }
             Pending::Udp(m) => {
-                need_proto(Protocol::Udp, "udp")?;
+                need_proto_any(Protocol::Udp, "udp")?;
                 let mut m = m;
                 drop_full_range(&mut m.sport);
                 drop_full_range(&mut m.dport);
                 Match::Udp(m)
             }
             Pending::Icmp(m) => {
-                need_proto(Protocol::Icmp, "icmp")?;
+                // `! -p icmp` passes here; the kernel refuses it (validate::check_rule).
+                need_proto_any(Protocol::Icmp, "icmp")?;
                 Match::Icmp(m.ok_or_else(|| {
                     a.err(name_col, "icmp: option `--icmp-type` must be specified")
                 })?)
@@ -1191,7 +1209,7 @@ impl Pending {
                 m.ok_or_else(|| a.err(name_col, "pkttype match: `--pkt-type` is required"))?,
             ),
             Pending::HashLimit(h) => {
-                let Some((above, avg, mult)) = h.rate else {
+                let Some((above, avg, mult, bytes)) = h.rate else {
                     return Err(a.err(
                         name_col,
                         "hashlimit: --hashlimit-upto or --hashlimit-above is required",
@@ -1204,10 +1222,45 @@ impl Pending {
                     ));
                 };
                 let mode = h.mode.unwrap_or((false, false, false, false));
+                // hashlimit_mt_check(): a byte burst becomes a multiple of the rate.
+                let (burst, default_expire) = if bytes {
+                    match h.burst {
+                        None => (0, mult * 1000),
+                        Some((b, col)) => {
+                            let unit = hashlimit_cost_to_bytes(avg);
+                            if b < unit || unit == 0 {
+                                return Err(a.err(
+                                    col,
+                                    format!("hashlimit: burst cannot be smaller than {unit}b"),
+                                ));
+                            }
+                            // `uint32_t burst = cfg.burst; burst /= unit;` (truncated).
+                            let mut n = ((b as u32) as u64 / unit) as u32;
+                            if b % unit != 0 {
+                                n = n.wrapping_add(1);
+                            }
+                            // XT_HASHLIMIT_BYTE_EXPIRE_BURST
+                            (u64::from(n), 60 * 1000)
+                        }
+                    }
+                } else {
+                    let b = match h.burst {
+                        None => 5,
+                        Some((b, col)) if b > 1_000_000 => {
+                            return Err(a.err(
+                                col,
+                                "bad value for option \"--hashlimit-burst\", or out of range (1-1000000)",
+                            ))
+                        }
+                        Some((b, _)) => b,
+                    };
+                    (b, mult * 1000)
+                };
                 Match::HashLimit(Box::new(HashLimitMatch {
                     above,
+                    bytes,
                     avg,
-                    burst: h.burst.unwrap_or(5),
+                    burst,
                     src_ip: mode.0,
                     src_port: mode.1,
                     dst_ip: mode.2,
@@ -1216,8 +1269,9 @@ impl Pending {
                     htable_size: h.size,
                     htable_max: h.max,
                     gc_interval: h.gc_interval.unwrap_or(1000),
-                    // Without --hashlimit-htable-expire: the rate's unit, in ms.
-                    expire: h.expire.unwrap_or((mult * 1000) as u32),
+                    // Without --hashlimit-htable-expire: the rate's unit, in ms (byte
+                    // rates: 15 s, or 60 s with a burst).
+                    expire: h.expire.unwrap_or(default_expire as u32),
                     srcmask: h.srcmask.unwrap_or(32),
                     dstmask: h.dstmask.unwrap_or(32),
                 }))
@@ -1765,11 +1819,81 @@ pub(crate) fn merge_native_matches(matches: &mut Vec<Match>, cols: &mut [u32]) {
 
 /// libxt_hashlimit's parse_rate (revision 3): `N[/unit]` into the period in
 /// 1/1000000 s, and the unit's length in seconds.
+/// libxt_hashlimit's get_factor(): `m` is MiB, `k` KiB, anything else bytes.
+fn hashlimit_factor(c: Option<u8>) -> u64 {
+    match c {
+        Some(b'm') => 1024 * 1024,
+        Some(b'k') => 1024,
+        _ => 1,
+    }
+}
+
+/// libxt_hashlimit's bytes_to_cost(): the cost of 16 bytes (XT_HASHLIMIT_BYTE_SHIFT) at
+/// `bytes` per second; `None` where iptables divides by zero.
+pub(crate) fn hashlimit_bytes_to_cost(bytes: u64) -> Option<u64> {
+    let r = (bytes >> 4) as u32;
+    r.checked_add(1).map(|d| u64::from(u32::MAX / d))
+}
+
+/// libxt_hashlimit's cost_to_bytes(): the byte rate a cost stands for.
+pub(crate) fn hashlimit_cost_to_bytes(cost: u64) -> u64 {
+    // `cost ? UINT32_MAX / cost : UINT32_MAX`
+    let r = u64::from(u32::MAX)
+        .checked_div(cost)
+        .unwrap_or(u64::from(u32::MAX));
+    r.wrapping_sub(1) << 4
+}
+
+/// libxt_hashlimit's parse_bytes(): `N[k|m]b/s` anywhere `b/s` appears after the start
+/// (`1gb/s` is 1 byte/s: `g` is no factor). `None` when this is no byte rate (then it is
+/// read as a packet rate).
+fn hashlimit_bytes(a: &Args, v: &Token) -> Result<Option<u64>, ParseError> {
+    let s = v.as_str();
+    let at = match s.find("b/s") {
+        Some(at) if at > 0 => at,
+        _ => return Ok(None),
+    };
+    // atoll()
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let r = s[..digits]
+        .parse::<u64>()
+        .unwrap_or(if digits > 0 { i64::MAX as u64 } else { 0 });
+    if r == 0 {
+        return Ok(None);
+    }
+    let bytes = r.wrapping_mul(hashlimit_factor(Some(s.as_bytes()[at - 1])));
+    match hashlimit_bytes_to_cost(bytes) {
+        Some(cost) => Ok(Some(cost)),
+        None => Err(a.err_at(v, format!("hashlimit: rate too high `{s}`"))),
+    }
+}
+
+/// libxt_hashlimit's print_bytes(): ` RATEb/s` and, with a burst, ` {prefix}burst Nb`;
+/// returns the default expiry (ms) the rule was given.
+pub(crate) fn hashlimit_write_bytes(out: &mut String, avg: u64, burst: u64, prefix: &str) -> u64 {
+    use std::fmt::Write;
+    const UNITS: [(&str, u64); 3] = [("m", 1024 * 1024), ("k", 1024), ("", 1)];
+    let r = hashlimit_cost_to_bytes(avg);
+    let i = (0..2)
+        .find(|&i| {
+            let t = UNITS[i].1;
+            // `r & ~(units[i].thresh - 1)`: the mask is a uint32_t, so it also clears
+            // the bits above 32 (4096mb/s prints as 4581298432b/s).
+            r >= t && hashlimit_bytes_to_cost(r & u64::from(!(t as u32 - 1))) == Some(avg)
+        })
+        .unwrap_or(2);
+    let _ = write!(out, " {}{}b/s", r / UNITS[i].1, UNITS[i].0);
+    if burst == 0 {
+        return 15 * 1000;
+    }
+    let r = r.wrapping_mul(burst);
+    let i = (0..2).find(|&i| r >= UNITS[i].1).unwrap_or(2);
+    let _ = write!(out, " {prefix}burst {}{}b", r / UNITS[i].1, UNITS[i].0);
+    60 * 1000
+}
+
 fn hashlimit_rate(a: &Args, v: &Token) -> Result<(u64, u64), ParseError> {
     let s = v.as_str();
-    if s.contains("b/s") {
-        return Err(a.err_at(v, "hashlimit: byte rates are not supported"));
-    }
     let bad = || {
         a.err_at(
             v,

@@ -10,8 +10,7 @@ use crate::model::*;
 use crate::parse_match::{iface, neg, protocol, Pending};
 use crate::parse_target::{lookup, PendingTarget, TargetKind};
 use crate::validate::RulePlaces;
-use crate::values::parse_ipv4_net;
-use ipnet::Ipv4Net;
+use crate::values::parse_addr_mask;
 
 /// How strictly unknown match modules and targets are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +43,8 @@ pub struct ParsedRule<'a> {
     pub places: RulePlaces,
     /// `-s a,b` / `-d c,d`: every address (iptables adds one rule per combination);
     /// empty when a single address was given.
-    pub srcs: Vec<Ipv4Net>,
-    pub dsts: Vec<Ipv4Net>,
+    pub srcs: Vec<AddrMask>,
+    pub dsts: Vec<AddrMask>,
     /// `-I CHAIN [n]`: insert as rule n (1-based) instead of appending; with the column
     /// of the chain name.
     pub insert_at: Option<(u32, u32)>,
@@ -58,12 +57,12 @@ impl ParsedRule<'_> {
         if self.srcs.is_empty() && self.dsts.is_empty() {
             return vec![self.rule.clone()];
         }
-        let one = |v: &Vec<Ipv4Net>, cur: &Option<Neg<Ipv4Net>>| -> Vec<Option<Neg<Ipv4Net>>> {
+        let one = |v: &Vec<AddrMask>, cur: &Option<Neg<AddrMask>>| -> Vec<Option<Neg<AddrMask>>> {
             if v.is_empty() {
                 vec![cur.clone()]
             } else {
                 v.iter()
-                    .map(|n| (n.prefix_len() != 0).then(|| Neg::new(*n)))
+                    .map(|n| (!n.is_any()).then(|| Neg::new(*n)))
                     .collect()
             }
         };
@@ -211,14 +210,14 @@ pub fn parse_rule_args<'a>(
                     }
                     let list = if is_src { &mut srcs } else { &mut dsts };
                     for part in v.as_str().split(',') {
-                        list.push(parse_ipv4_net(part).map_err(|e| a.err_at(v, e))?);
+                        list.push(parse_addr_mask(part).map_err(|e| a.err_at(v, e))?);
                     }
                 }
                 let first = v.as_str().split(',').next().unwrap_or("");
-                let net = parse_ipv4_net(first).map_err(|e| a.err_at(v, e))?;
+                let net = parse_addr_mask(first).map_err(|e| a.err_at(v, e))?;
                 // save_ipv4_addr prints nothing for 0.0.0.0/0; negated it can never
                 // match and the kernel refuses the rule.
-                if net.prefix_len() != 0 {
+                if !net.is_any() {
                     *slot = Some(neg(this_inv, net));
                 } else if let Some(c) = this_inv {
                     return Err(a.err(
@@ -406,8 +405,9 @@ pub fn parse_rule_args<'a>(
                 }
                 if !handled {
                     // iptables loads the protocol's match module when an option is
-                    // unknown (`-p tcp --dport 80` saves as `-p tcp -m tcp --dport 80`).
-                    if let Some(p) = proto.filter(|p| !p.negated) {
+                    // unknown (`-p tcp --dport 80` saves as `-p tcp -m tcp --dport 80`),
+                    // also under `! -p tcp` (1.8.9 saves `! -p tcp -m tcp --dport 80`).
+                    if let Some(p) = proto {
                         let pname = match p.value {
                             Protocol::Tcp => Some("tcp"),
                             Protocol::Udp => Some("udp"),
@@ -592,7 +592,7 @@ fn resolve_abbrev(
         return Ok(Some(found[0]));
     }
     // getopt failed: iptables loads the protocol's match and tries again.
-    let implicit = match proto.filter(|p| !p.negated).map(|p| p.value) {
+    let implicit = match proto.map(|p| p.value) {
         Some(Protocol::Tcp) => Pending::new("tcp"),
         Some(Protocol::Udp) => Pending::new("udp"),
         Some(Protocol::Icmp) => Pending::new("icmp"),

@@ -7,7 +7,7 @@
 use crate::args::Args;
 use crate::chain_index::ChainIndex;
 use crate::error::ParseError;
-use crate::lex::{split_args, Token};
+use crate::lex::{split_args, split_args_nl, Token};
 use crate::model::*;
 use crate::parse_rule::{chain_name, parse_rule_args, Mode, ParsedRule, Scratch};
 use crate::validate::{check_rule, check_table, hook_limits, HookLimited, JumpEdge};
@@ -283,7 +283,9 @@ fn parse_command_line<'a>(
         body_col += rest[..=close].chars().count() as u32;
     }
     toks.clear();
-    let end_col = split_args(body, body_col, toks).map_err(|e| err(e.col, e.message))?;
+    // Every line but the last ended with a newline; a rule on the last line has no
+    // COMMIT after it and fails anyway, so the newline is assumed.
+    let end_col = split_args_nl(body, body_col, true, toks).map_err(|e| err(e.col, e.message))?;
     let Some(t0) = toks.first() else {
         return Err(err(
             1,

@@ -208,6 +208,8 @@ impl PendingTarget {
         if !matches!(self, PendingTarget::Unknown { .. }) {
             no_inv(a, inv, opt)?;
         }
+        let snat = matches!(self, PendingTarget::Snat(..));
+        let redirect = matches!(self, PendingTarget::Redirect(..));
         match self {
             PendingTarget::Plain(_) => return Ok(false),
             PendingTarget::Reject(w) => {
@@ -410,7 +412,7 @@ impl PendingTarget {
                         return Err(a.err_at(opt, format!("multiple {o} are not supported")));
                     }
                     let v = a.value(opt)?;
-                    *range = Some(nat_range(a, v, ports_ok(proto))?);
+                    *range = Some(nat_range(a, v, ports_ok(proto), snat)?);
                 }
                 "--random" => flags.random = true,
                 "--random-fully" => flags.random_fully = true,
@@ -428,7 +430,18 @@ impl PendingTarget {
                                 "need TCP, UDP, SCTP or DCCP with port specification",
                             ));
                         }
-                        *ports = Some(dash_ports(a, v)?);
+                        let (range, base) = port_span(a, v, v.as_str())?;
+                        if base.is_some() {
+                            if redirect {
+                                // libxt_NAT's REDIRECT (revision 0) has no room for it.
+                                return Err(a.err_at(
+                                    v,
+                                    "shifted portmap ranges not supported with this kernel",
+                                ));
+                            }
+                            flags.proto_offset = true;
+                        }
+                        *ports = Some(range);
                     }
                     "--random" => flags.random = true,
                     "--random-fully" => flags.random_fully = true,
@@ -634,20 +647,16 @@ impl PendingTarget {
     }
 }
 
-/// `--to-ports port[-port]` of MASQUERADE/REDIRECT (ports 1-65535).
-fn dash_ports(a: &Args, v: &Token) -> Result<PortRange, ParseError> {
-    port_span(a, v, v.as_str())
-}
-
-/// `[ipaddr[-ipaddr]][:port[-port]]` (libxt_NAT's parse_to for IPv4).
-fn nat_range(a: &Args, v: &Token, portok: bool) -> Result<NatRange, ParseError> {
+/// `[ipaddr[-ipaddr]][:port[-port[/base]]]` (libxt_NAT's parse_to for IPv4). `snat`: the
+/// base of a shifted range is dropped (SNAT's range keeps only the flag).
+fn nat_range(a: &Args, v: &Token, portok: bool, snat: bool) -> Result<NatRange, ParseError> {
     let s = v.as_str();
     let (addr_part, port_part) = match s.split_once(':') {
         Some((x, p)) => (x, Some(p)),
         None => (s, None),
     };
-    let ports = match port_part {
-        None => None,
+    let (ports, base) = match port_part {
+        None => (None, None),
         Some(p) => {
             if !portok {
                 return Err(a.err_at(v, "need TCP, UDP, SCTP or DCCP with port specification"));
@@ -655,7 +664,8 @@ fn nat_range(a: &Args, v: &Token, portok: bool) -> Result<NatRange, ParseError> 
             if p.contains(':') {
                 return Err(a.err_at(v, "invalid port:port syntax - use dash"));
             }
-            Some(port_span(a, v, p)?)
+            let (range, base) = port_span(a, v, p)?;
+            (Some(range), base.map(|b| if snat { 0 } else { b }))
         }
     };
     let addr = if addr_part.is_empty() {
@@ -679,18 +689,13 @@ fn nat_range(a: &Args, v: &Token, portok: bool) -> Result<NatRange, ParseError> 
             format!("bad NAT range `{s}`; expected [ipaddr[-ipaddr]][:port[-port]]"),
         ));
     }
-    Ok(NatRange { addr, ports })
+    Ok(NatRange { addr, ports, base })
 }
 
-/// libxt_NAT's parse_ports: `port[-port]`, each a number 0-65535 (read as far as it
-/// goes) or, failing that, the whole rest as a service name.
-fn port_span(a: &Args, v: &Token, p: &str) -> Result<PortRange, ParseError> {
-    if p.contains('/') {
-        return Err(a.err_at(
-            v,
-            "shifted port ranges (`port-port/base`) are not supported",
-        ));
-    }
+/// libxt_NAT's parse_ports: `port[-port[/base]]`, each a number 0-65535 (read as far as
+/// it goes) or, failing that, the whole rest as a service name; the base of a shifted
+/// range is 1-65535 (also read as far as it goes: `/30x` is 30) or a service name.
+fn port_span(a: &Args, v: &Token, p: &str) -> Result<(PortRange, Option<u16>), ParseError> {
     fn one<'x>(a: &Args, v: &Token, x: &'x str) -> Result<(u16, &'x str), ParseError> {
         match strtoul0(x) {
             Some((n, rest)) if n <= 65535 => Ok((n as u16, rest)),
@@ -701,20 +706,25 @@ fn port_span(a: &Args, v: &Token, p: &str) -> Result<PortRange, ParseError> {
     }
     let one = |x| one(a, v, x);
     let (lo, rest) = one(p)?;
-    let hi = match rest.as_bytes().first() {
-        None => return Ok(PortRange::single(lo)),
-        Some(b'-') => {
-            let (hi, rest2) = one(&rest[1..])?;
-            if !rest2.is_empty() {
-                return Err(a.err_at(v, format!("garbage after port range: `{rest2}`")));
-            }
-            hi
-        }
+    let (hi, rest2) = match rest.as_bytes().first() {
+        None => return Ok((PortRange::single(lo), None)),
+        Some(b'-') => one(&rest[1..])?,
         Some(b':') => return Err(a.err_at(v, "invalid port:port syntax - use dash")),
         Some(_) => return Err(a.err_at(v, format!("garbage after port value: `{rest}`"))),
     };
     if hi < lo {
         return Err(a.err_at(v, format!("port range `{p}` funky (min > max)")));
     }
-    Ok(PortRange { lo, hi })
+    let range = PortRange { lo, hi };
+    let base = match rest2.as_bytes().first() {
+        None => return Ok((range, None)),
+        Some(b'/') => &rest2[1..],
+        Some(_) => return Err(a.err_at(v, format!("garbage after port range: `{rest2}`"))),
+    };
+    let base = match strtoul0(base) {
+        Some((n, _)) if (1..=65535).contains(&n) => n as u16,
+        _ => crate::netdb::service_port(base, "tcp")
+            .ok_or_else(|| a.err_at(v, format!("port `{base}` not valid")))?,
+    };
+    Ok((range, Some(base)))
 }

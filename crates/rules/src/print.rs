@@ -447,13 +447,18 @@ fn write_match(out: &mut String, m: &Match) {
         }
         Match::HashLimit(h) => {
             // hashlimit_mt_save, revision 3
-            let (n, unit, quantum) = crate::parse_match::hashlimit_rate_text(h.avg);
             let _ = write!(
                 out,
-                " -m hashlimit --hashlimit-{} {n}/{unit} --hashlimit-burst {}",
-                if h.above { "above" } else { "upto" },
-                h.burst
+                " -m hashlimit --hashlimit-{}",
+                if h.above { "above" } else { "upto" }
             );
+            let quantum = if h.bytes {
+                crate::parse_match::hashlimit_write_bytes(out, h.avg, h.burst, "--hashlimit-")
+            } else {
+                let (n, unit, quantum) = crate::parse_match::hashlimit_rate_text(h.avg);
+                let _ = write!(out, " {n}/{unit} --hashlimit-burst {}", h.burst);
+                quantum
+            };
             if h.src_ip || h.src_port || h.dst_ip || h.dst_port {
                 out.push_str(" --hashlimit-mode ");
                 let parts: Vec<&str> = [
@@ -660,6 +665,9 @@ fn write_nat_range(out: &mut String, opt: &str, r: &NatRange) {
     if let Some(p) = r.ports {
         out.push(':');
         write_range(out, p, '-');
+        if let Some(b) = r.base {
+            let _ = write!(out, "/{b}");
+        }
     }
 }
 
@@ -772,6 +780,10 @@ fn write_target(out: &mut String, t: &Target) {
             if let Some(p) = ports {
                 out.push_str(" --to-ports ");
                 write_range(out, *p, '-');
+                if flags.proto_offset {
+                    // The range keeps the flag, not the base.
+                    out.push_str("/0");
+                }
             }
             write_nat_flags(out, flags);
         }
@@ -780,6 +792,10 @@ fn write_target(out: &mut String, t: &Target) {
             if let Some(p) = ports {
                 out.push_str(" --to-ports ");
                 write_range(out, *p, '-');
+                if flags.proto_offset {
+                    // The range keeps the flag, not the base.
+                    out.push_str("/0");
+                }
             }
             write_nat_flags(out, flags);
         }

@@ -115,6 +115,43 @@ pub fn check_rule(table: TableName, rule: &Rule, p: &RulePlaces) -> Result<(), (
             ));
         }
     }
+    let negated_proto = |p: Protocol| {
+        rule.proto
+            .as_ref()
+            .is_some_and(|x| x.negated && x.value == p)
+    };
+    for (i, m) in rule.matches.iter().enumerate() {
+        let refuse = match m {
+            // iptables-nft turns tcp/udp ports and tcp flags into native payload matches,
+            // which the kernel takes under `! -p tcp`; an empty match (ports 0:65535 are
+            // dropped) or `--tcp-option` goes through the xt compat layer, whose protocol
+            // check (xt_tcpudp's `.proto`, not inverted) refuses it (1.8.9 on 6.18).
+            Match::Tcp(t) if negated_proto(Protocol::Tcp) => {
+                let native = t.sport.is_some()
+                    || t.dport.is_some()
+                    || t.flags.as_ref().is_some_and(|f| f.value.mask != 0);
+                (!native || t.option.is_some()).then_some(
+                    "`-m tcp` under `! -p tcp` takes only --sport, --dport and --tcp-flags (the kernel refuses it otherwise)",
+                )
+            }
+            Match::Udp(u) if negated_proto(Protocol::Udp) => (u.sport.is_none()
+                && u.dport.is_none())
+            .then_some("`-m udp` under `! -p udp` needs --sport or --dport (the kernel refuses it otherwise)"),
+            // xt_icmp's `.proto = IPPROTO_ICMP`, not inverted.
+            Match::Icmp(_) if negated_proto(Protocol::Icmp) => {
+                Some("`-m icmp` under `! -p icmp`: the kernel refuses it")
+            }
+            // xt_hashlimit's checkentry: user2credits_byte(avg) is 0 for a cost of 1
+            // (HZ * CREDITS_PER_JIFFY_BYTES < 2^32 for every HZ): "rate too high".
+            Match::HashLimit(h) if h.bytes && h.avg == 1 => {
+                Some("hashlimit: byte rate too high (the kernel refuses it)")
+            }
+            _ => None,
+        };
+        if let Some(why) = refuse {
+            return Err((p.match_col(i, rule), why.into()));
+        }
+    }
     for (i, m) in rule.matches.iter().enumerate() {
         // xt_sctp registers with `.proto = IPPROTO_SCTP`: x_tables refuses the rule
         // unless it has `-p sctp` (not inverted).

@@ -4,9 +4,8 @@
 //! number or service name, `lo:hi` port ranges, `value/mask` marks.
 //! Errors are plain messages; the caller attaches the position.
 
-use crate::model::PortRange;
+use crate::model::{prefix_mask, AddrMask, PortRange};
 use crate::netdb;
-use ipnet::Ipv4Net;
 use std::net::Ipv4Addr;
 
 /// C `strtoumax(s, &end, 0)` restricted to what xtables accepts (no leading `-`).
@@ -91,41 +90,50 @@ pub fn parse_ipv4(s: &str, is_mask: bool) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// `address[/mask]` with the mask as a prefix length (`/24` or `/255.255.255.0`),
-/// address not masked. `lenient_len`: a length above 32 counts as 32 (conntrack's
-/// parser), else it is an error (`-s`/`-d`).
+/// `address[/mask]` as conntrack's address options (`--ctorigsrc` ...) take it: the mask
+/// as a prefix length (`/24` or `/255.255.255.0`), address not masked. A length above 32
+/// counts as 32. A non-contiguous dotted mask counts as `/32`: libxtables' hostmask parser
+/// keeps no such mask (iptables-save prints `--ctorigsrc 10.0.0.0` for
+/// `10.0.0.0/255.0.255.0`, and the kernel then matches 10.0.0.0 only; checked on a 6.18
+/// kernel with iptables 1.8.9).
 pub fn parse_ipv4_addr_mask(s: &str, lenient_len: bool) -> Result<(Ipv4Addr, u8), String> {
-    if let Some(v) = fast_dotted_prefix(s) {
-        return Ok(v);
+    let (ip, mask) = parse_addr_mask_bits(s, lenient_len)?;
+    let len = if mask.leading_ones() + mask.trailing_zeros() >= 32 {
+        mask.leading_ones() as u8
+    } else {
+        32
+    };
+    Ok((ip, len))
+}
+
+/// `address[/mask]` with the mask as bits: `/len` or any dotted mask (xtables_ipparse_any);
+/// the address is not masked. `lenient_len`: a length above 32 counts as 32, else it is
+/// an error.
+fn parse_addr_mask_bits(s: &str, lenient_len: bool) -> Result<(Ipv4Addr, u32), String> {
+    if let Some((ip, len)) = fast_dotted_prefix(s) {
+        return Ok((ip, prefix_mask(len)));
     }
     let (addr, mask) = match s.split_once('/') {
         Some((a, m)) => (a, Some(m)),
         None => (s, None),
     };
-    let prefix = match mask {
-        None => 32,
+    let mask = match mask {
+        None => u32::MAX,
         Some(m) if m.contains('.') => {
-            let mask =
-                parse_ipv4(m, true).ok_or_else(|| format!("invalid mask `{m}` specified"))?;
-            let bits = u32::from(mask);
-            if bits.leading_ones() + bits.trailing_zeros() != 32 {
-                return Err(format!(
-                    "non-contiguous mask `{m}` is not supported; expected a prefix mask"
-                ));
-            }
-            bits.leading_ones() as u8
+            u32::from(parse_ipv4(m, true).ok_or_else(|| format!("invalid mask `{m}` specified"))?)
         }
         Some(m) => {
             let max = if lenient_len { u32::MAX as u64 } else { 32 };
-            parse_uint(m, 0, max)
+            let len = parse_uint(m, 0, max)
                 .ok_or_else(|| format!("invalid mask `{m}` specified; expected 0-32"))?
-                .min(32) as u8
+                .min(32) as u8;
+            prefix_mask(len)
         }
     };
     let ip = parse_ipv4(addr, false).ok_or_else(|| {
         format!("host/network `{addr}` not found; expected a numeric IPv4 address")
     })?;
-    Ok((ip, prefix))
+    Ok((ip, mask))
 }
 
 /// The common spelling `a.b.c.d[/len]` in plain decimal (no leading zeros), parsed
@@ -178,10 +186,11 @@ fn fast_dotted_prefix(s: &str) -> Option<(Ipv4Addr, u8)> {
 }
 
 /// `-s`/`-d` style `address[/mask]`, masked like iptables does (`10.1.2.3/8` is
-/// `10.0.0.0/8`). Only numeric addresses: there is no DNS here.
-pub fn parse_ipv4_net(s: &str) -> Result<Ipv4Net, String> {
-    let (ip, prefix) = parse_ipv4_addr_mask(s, false)?;
-    Ok(Ipv4Net::new(ip, prefix).expect("prefix <= 32").trunc())
+/// `10.0.0.0/8`, `1.2.3.4/255.0.255.0` is `1.0.3.0/255.0.255.0`). Only numeric
+/// addresses: there is no DNS here.
+pub fn parse_addr_mask(s: &str) -> Result<AddrMask, String> {
+    let (ip, mask) = parse_addr_mask_bits(s, false)?;
+    Ok(AddrMask::new(ip, mask))
 }
 
 /// `xtables_parse_port(name, proto)`: a number 0-65535 or a service name.
@@ -292,15 +301,29 @@ mod tests {
         assert_eq!(parse_ipv4("10.1", true), None);
         assert_eq!(parse_ipv4("1.2.3.4.5", false), None);
         assert_eq!(
-            parse_ipv4_net("10.1.2.3/8").unwrap().to_string(),
+            parse_addr_mask("10.1.2.3/8").unwrap().to_string(),
             "10.0.0.0/8"
         );
         assert_eq!(
-            parse_ipv4_net("10.1.2.3/255.255.0.0").unwrap().to_string(),
+            parse_addr_mask("10.1.2.3/255.255.0.0").unwrap().to_string(),
             "10.1.0.0/16"
         );
-        assert_eq!(parse_ipv4_net("1.2.3.4").unwrap().to_string(), "1.2.3.4/32");
-        assert!(parse_ipv4_net("example.com").is_err());
+        assert_eq!(
+            parse_addr_mask("1.2.3.4").unwrap().to_string(),
+            "1.2.3.4/32"
+        );
+        assert!(parse_addr_mask("example.com").is_err());
+        // Non-contiguous masks (iptables 1.8.9: saved as `-s 1.0.3.0/255.0.255.0`).
+        let m = parse_addr_mask("1.2.3.4/255.0.255.0").unwrap();
+        assert_eq!(m.to_string(), "1.0.3.0/255.0.255.0");
+        assert_eq!(m.prefix_len(), None);
+        assert!(m.contains(Ipv4Addr::new(1, 9, 3, 7)));
+        assert!(!m.contains(Ipv4Addr::new(1, 9, 4, 7)));
+        // conntrack keeps no such mask: /32.
+        assert_eq!(
+            parse_ipv4_addr_mask("1.2.3.4/255.0.255.0", true).unwrap(),
+            (Ipv4Addr::new(1, 2, 3, 4), 32)
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Broken inputs (tests/broken/*.txt): each must fail with a clear error at the right
 //! file:line:col; the snapshot pins our position and message. The real iptables-restore
-//! 1.8.9 refuses all of them too, except `unterminated-quote.txt`: it swallows the rest
-//! of the line (newline included) into the quoted argument and loads a rule nobody meant;
-//! we refuse that on purpose.
+//! 1.8.9 refuses all of them too. (A quote left open is no error: iptables-restore takes
+//! the rest of the line, newline included, into the argument; see
+//! tests/oracle/files/quote-*.txt.)
 
 use pktpath_rules::parse_save;
 

@@ -16,9 +16,13 @@ fn addr() -> impl Strategy<Value = Ipv4Addr> {
     any::<u32>().prop_map(Ipv4Addr::from)
 }
 
-/// `-s`/`-d`: masked, never /0 (iptables-save prints nothing for it).
-fn net() -> impl Strategy<Value = Ipv4Net> {
-    (addr(), 1u8..=32).prop_map(|(a, p)| Ipv4Net::new(a, p).unwrap().trunc())
+/// `-s`/`-d`: masked, never /0 (iptables-save prints nothing for it); prefix masks and,
+/// less often, any other mask (iptables takes `1.0.3.0/255.0.255.0`).
+fn net() -> impl Strategy<Value = AddrMask> {
+    prop_oneof![
+        3 => (addr(), 1u8..=32).prop_map(|(a, p)| AddrMask::from_prefix(a, p)),
+        1 => (addr(), 1u32..).prop_map(|(a, m)| AddrMask::new(a, m)),
+    ]
 }
 
 fn name(max: usize) -> impl Strategy<Value = String> {
@@ -369,6 +373,7 @@ fn hashlimit() -> impl Strategy<Value = Match> {
                 let quantum = (periods[i - 1] / 1_000_000 * 1000) as u32;
                 Match::HashLimit(Box::new(HashLimitMatch {
                     above,
+                    bytes: false,
                     avg,
                     burst,
                     src_ip: mode.0,
@@ -450,10 +455,22 @@ fn target(proto: Option<Neg<Protocol>>) -> impl Strategy<Value = Target> {
         }))
         .prop_map(move |p| if portok { p } else { None })
     };
-    let range = move || {
-        (option::of((addr(), addr())), nat_ports())
-            .prop_filter("address or port", |(a, p)| a.is_some() || p.is_some())
-            .prop_map(|(addr, ports)| NatRange { addr, ports })
+    // `shift`: a shifted port range (DNAT keeps its base; SNAT's prints `/0`, which
+    // iptables-restore refuses, so SNAT has none here).
+    let range = move |shift: bool| {
+        (
+            option::of((addr(), addr())),
+            nat_ports(),
+            option::of(1u16..=65535),
+        )
+            .prop_filter("address or port", |(a, p, _)| a.is_some() || p.is_some())
+            .prop_map(move |(addr, ports, base)| NatRange {
+                addr,
+                ports,
+                // A one-port shifted range saves as `lo/base`, which iptables-restore
+                // refuses: not generated.
+                base: base.filter(|_| shift && ports.is_some_and(|p| p.lo != p.hi)),
+            })
     };
     prop_oneof![
         Just(Target::Accept),
@@ -489,17 +506,18 @@ fn target(proto: Option<Neg<Protocol>>) -> impl Strategy<Value = Target> {
                 .prop_map(|(nfmask, ctmask)| ConnmarkAction::Restore { nfmask, ctmask }),
         ]
         .prop_map(Target::Connmark),
-        (range(), any::<bool>(), any::<bool>()).prop_map(|(range, random, persistent)| {
+        (range(true), any::<bool>(), any::<bool>()).prop_map(|(range, random, persistent)| {
             Target::Dnat {
                 range,
                 flags: NatFlags {
                     random,
                     random_fully: false,
                     persistent,
+                    proto_offset: false,
                 },
             }
         }),
-        (range(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        (range(false), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
             |(range, random, random_fully, persistent)| {
                 Target::Snat {
                     range,
@@ -507,6 +525,7 @@ fn target(proto: Option<Neg<Protocol>>) -> impl Strategy<Value = Target> {
                         random,
                         random_fully,
                         persistent,
+                        proto_offset: false,
                     },
                 }
             }
@@ -518,6 +537,7 @@ fn target(proto: Option<Neg<Protocol>>) -> impl Strategy<Value = Target> {
                     random,
                     random_fully,
                     persistent: false,
+                    proto_offset: false,
                 },
             }
         }),
@@ -526,7 +546,8 @@ fn target(proto: Option<Neg<Protocol>>) -> impl Strategy<Value = Target> {
             flags: NatFlags {
                 random,
                 random_fully: false,
-                persistent: false
+                persistent: false,
+                proto_offset: false,
             }
         }),
         any::<bool>().prop_map(|ct_syntax| Target::Notrack { ct_syntax }),

@@ -52,6 +52,8 @@ fn net_opt(flag: &'static str) -> impl Strategy<Value = String> {
         4 => addr().prop_map(move |a| format!(" {flag} {a}/32")),
         1 => addr().prop_map(move |a| format!(" ! {flag} {a}/32")),
         1 => (0u8..2).prop_map(move |c| format!(" {flag} 10.0.{c}.0/24")),
+        // A non-contiguous mask (iptables takes any): matches 10.0.c.{1,3} and more.
+        1 => (0u8..2).prop_map(move |c| format!(" {flag} 10.0.{c}.1/255.255.254.253")),
         1 => Just(format!(" {flag} 0.0.0.0/0")),
     ]
 }
@@ -378,6 +380,53 @@ fn a_random_draw_before_the_port_match_is_kept() {
         let got = walk(&compiled, &topo, &fib, &mut st_fast, &pkt, 0, false);
         assert_eq!(got, want, "packet {i}");
     }
+}
+
+/// Non-contiguous `-s`/`-d` masks, and `! -p tcp --dport N`: iptables-nft compares the
+/// raw transport header, so a UDP datagram's port counts; an ICMP message "may match".
+#[test]
+fn odd_masks_and_ports_under_a_negated_protocol() {
+    let mut s = String::from("*filter\n:INPUT ACCEPT [0:0]\n");
+    s += "-A INPUT -d 10.0.0.0/255.255.255.1 -j DROP\n";
+    s += "-A INPUT ! -p tcp -m tcp --dport 80 -j DROP\n";
+    s += "-A INPUT ! -p udp -m udp --sport 7 -j REJECT\n";
+    s += "COMMIT\n";
+    let rs = CRuleset::compile(&parse_save(&s, "<test>").expect("parse"), None).expect("compile");
+    let w = world();
+    let topo = Topology::build(&w).expect("topology");
+    let fib = Fib::build(NsId(0), &w.namespaces[0], &topo);
+    let mut st = MatchState::new(ChaCha8Rng::seed_from_u64(7));
+    let mut run = |dst: [u8; 4], l4: L4| {
+        let pkt = (packet_to(Ipv4Addr::from(dst), l4), false, true);
+        let lin = walk(&rs, &topo, &fib, &mut st, &pkt, 0, true);
+        let fast = walk(&rs, &topo, &fib, &mut st, &pkt, 0, false);
+        assert_eq!(lin, fast);
+        (lin.0, lin.4)
+    };
+    let udp = |sport, dport| L4::Udp { sport, dport };
+    let tcp = |sport, dport| L4::Tcp {
+        sport,
+        dport,
+        flags: 0x10,
+    };
+    // 10.0.0.2 & 255.255.255.1 == 10.0.0.0: dropped whatever the port.
+    assert!(run([10, 0, 0, 2], udp(1000, 443)).0.contains("Drop"));
+    // 10.0.0.3 & mask == 10.0.0.1: not the first rule; UDP dport 80 meets the second.
+    assert!(run([10, 0, 0, 3], udp(1000, 80)).0.contains("Drop"));
+    // TCP source port 7 meets `! -p udp --sport 7`; TCP dport 80 is excluded by `! -p tcp`.
+    assert!(run([10, 0, 0, 3], tcp(7, 80)).0.contains("Reject"));
+    let (verdict, uncertain) = run([10, 0, 0, 3], udp(1000, 443));
+    assert!(!uncertain, "{verdict}");
+    // ICMP: a checksum where the destination port would be.
+    let (_, uncertain) = run(
+        [10, 0, 0, 3],
+        L4::IcmpEcho {
+            ty: 8,
+            id: 1,
+            seq: 1,
+        },
+    );
+    assert!(uncertain);
 }
 
 fn packet_to(dst: Ipv4Addr, l4: L4) -> Packet {

@@ -51,7 +51,7 @@ impl KeyKind {
                 Some(Neg {
                     negated: false,
                     value,
-                }) if value.prefix_len() == 32 => Some(u32::from(value.addr())),
+                }) if value.is_host() => Some(value.addr_bits()),
                 _ => None,
             },
             KeyKind::DstPort => {

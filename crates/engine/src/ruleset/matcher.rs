@@ -74,6 +74,11 @@ fn net_match(n: &Neg<Ipv4Net>, a: Ipv4Addr) -> bool {
     n.value.contains(&a) != n.negated
 }
 
+/// `-s`/`-d` (ip_packet_match()): `(addr & mask) == net`, any mask.
+fn mask_match(n: &Neg<AddrMask>, a: Ipv4Addr) -> bool {
+    n.value.contains(a) != n.negated
+}
+
 fn range_match(r: &Neg<PortRange>, p: u16) -> bool {
     r.value.contains(p) != r.negated
 }
@@ -95,12 +100,12 @@ pub fn rule_matches(
 /// has no side effects; `ip_packet_match()` checks it first).
 pub fn header_matches(rule: &Rule, pkt: &Packet) -> bool {
     if let Some(s) = &rule.src {
-        if !net_match(s, pkt.src) {
+        if !mask_match(s, pkt.src) {
             return false;
         }
     }
     if let Some(d) = &rule.dst {
-        if !net_match(d, pkt.dst) {
+        if !mask_match(d, pkt.dst) {
             return false;
         }
     }
@@ -163,11 +168,8 @@ pub struct Header {
 impl Header {
     pub fn compile(rule: &Rule) -> Header {
         // An absent `-s`/`-d` is 0.0.0.0/0 (mask 0: every address is inside).
-        let net = |n: &Option<Neg<Ipv4Net>>| match n {
-            Some(n) => {
-                let mask = u32::from(n.value.netmask());
-                (u32::from(n.value.addr()) & mask, mask, n.negated)
-            }
+        let net = |n: &Option<Neg<AddrMask>>| match n {
+            Some(n) => (n.value.addr_bits(), n.value.mask(), n.negated),
             None => (0, 0, false),
         };
         let (src, src_mask, src_neg) = net(&rule.src);
@@ -203,14 +205,25 @@ impl Header {
 
 fn match_one(m: &Match, pkt: &Packet, ctx: &mut MatchCtx, st: &mut MatchState, id: u32) -> bool {
     match m {
-        Match::Tcp(t) => tcp(t, pkt),
-        Match::Udp(u) => match pkt.l4 {
-            L4::Udp { sport, dport } => {
+        Match::Tcp(t) => tcp(t, pkt, ctx),
+        Match::Udp(u) => {
+            let ports = |sport, dport| {
                 u.sport.as_ref().is_none_or(|r| range_match(r, sport))
                     && u.dport.as_ref().is_none_or(|r| range_match(r, dport))
+            };
+            match pkt.l4 {
+                L4::Udp { sport, dport } => ports(sport, dport),
+                // Only under `! -p udp` (the parser refuses `-m udp` otherwise):
+                // iptables-nft compares the raw transport header, ports at offsets 0
+                // and 2, whatever the protocol. TCP has its ports there too.
+                L4::Tcp { sport, dport, .. } => ports(sport, dport),
+                // ICMP: type/code and checksum there; the engine has no checksum.
+                _ => {
+                    ctx.uncertain = true;
+                    true
+                }
             }
-            _ => false,
-        },
+        }
         Match::Icmp(n) => match pkt.l4.icmp_type_code() {
             Some((ty, code)) => {
                 let m = match n.value {
@@ -268,7 +281,8 @@ fn match_one(m: &Match, pkt: &Packet, ctx: &mut MatchCtx, st: &mut MatchState, i
             ctx.uncertain = true;
             true
         }
-        // Not modelled yet: treated like an unknown match ("may match").
+        // Not modelled yet: treated like an unknown match ("may match"). hashlimit: packet
+        // and byte rates (`--hashlimit-upto 1mb/s`) alike.
         Match::HashLimit(_) | Match::Connlimit(_) | Match::Rpfilter(_) | Match::Unknown { .. } => {
             ctx.uncertain = true;
             true
@@ -287,14 +301,25 @@ fn tcp_has_option(flags: u8, opt: u8) -> bool {
     }
 }
 
-fn tcp(t: &TcpMatch, pkt: &Packet) -> bool {
-    let L4::Tcp {
-        sport,
-        dport,
-        flags,
-    } = pkt.l4
-    else {
-        return false;
+fn tcp(t: &TcpMatch, pkt: &Packet, ctx: &mut MatchCtx) -> bool {
+    let (sport, dport, flags) = match pkt.l4 {
+        L4::Tcp {
+            sport,
+            dport,
+            flags,
+        } => (sport, dport, flags),
+        // Only under `! -p tcp` (the parser refuses `-m tcp` otherwise, and
+        // `--tcp-option` there): iptables-nft compares the raw transport header, ports at
+        // offsets 0 and 2 whatever the protocol. UDP has its ports there; byte 13 (the
+        // flags) is UDP payload, and ICMP has a checksum where the ports are: unknown.
+        L4::Udp { sport, dport } if t.flags.is_none() => {
+            return t.sport.as_ref().is_none_or(|r| range_match(r, sport))
+                && t.dport.as_ref().is_none_or(|r| range_match(r, dport));
+        }
+        _ => {
+            ctx.uncertain = true;
+            return true;
+        }
     };
     t.sport.as_ref().is_none_or(|r| range_match(r, sport))
         && t.dport.as_ref().is_none_or(|r| range_match(r, dport))

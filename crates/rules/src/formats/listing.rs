@@ -284,7 +284,7 @@ pub fn write_listing_rule(out: &mut String, num: u32, r: &Rule, f: ListFormat) {
         let text = match a {
             None if !f.numeric => "anywhere".to_string(),
             None => "0.0.0.0/0".to_string(),
-            Some(n) => addr_text(n.value),
+            Some(n) => mask_text(n.value),
         };
         let _ = write!(out, "{text:<19} ");
     }
@@ -307,6 +307,16 @@ fn proto_name(n: u8) -> Option<&'static str> {
         return Some("all");
     }
     netdb::protocol_name(n)
+}
+
+/// xtables_ipaddr_to_numeric + xtables_ipmask_to_numeric for `-s`/`-d`: `/32` is left
+/// out, a non-contiguous mask is dotted.
+fn mask_text(n: AddrMask) -> String {
+    match n.prefix_len() {
+        Some(32) => n.addr().to_string(),
+        Some(len) => format!("{}/{len}", n.addr()),
+        None => format!("{}/{}", n.addr(), n.netmask()),
+    }
 }
 
 /// xtables_ipaddr_to_numeric + xtables_ipmask_to_numeric: `/32` is left out.
@@ -705,13 +715,14 @@ fn write_match(out: &mut String, m: &Match, numeric: bool, proto: u8) {
             );
         }
         Match::HashLimit(h) => {
-            let (n, unit, quantum) = crate::parse_match::hashlimit_rate_text(h.avg);
-            let _ = write!(
-                out,
-                " limit: {} {n}/{unit} burst {}",
-                if h.above { "above" } else { "up to" },
-                h.burst
-            );
+            let _ = write!(out, " limit: {}", if h.above { "above" } else { "up to" });
+            let quantum = if h.bytes {
+                crate::parse_match::hashlimit_write_bytes(out, h.avg, h.burst, "")
+            } else {
+                let (n, unit, quantum) = crate::parse_match::hashlimit_rate_text(h.avg);
+                let _ = write!(out, " {n}/{unit} burst {}", h.burst);
+                quantum
+            };
             if h.src_ip || h.src_port || h.dst_ip || h.dst_port {
                 let parts: Vec<&str> = [
                     (h.src_ip, "srcip"),
@@ -880,6 +891,9 @@ fn write_nat_range(out: &mut String, r: &NatRange) {
     if let Some(p) = r.ports {
         out.push(':');
         write_range(out, p, '-');
+        if let Some(b) = r.base {
+            let _ = write!(out, "/{b}");
+        }
     }
 }
 
@@ -984,6 +998,9 @@ fn write_target(out: &mut String, t: &Target, numeric: bool) {
             if let Some(p) = ports {
                 out.push_str(" masq ports: ");
                 write_range(out, *p, '-');
+                if flags.proto_offset {
+                    out.push_str("/0");
+                }
             }
             write_nat_flags(out, flags);
         }
@@ -991,6 +1008,9 @@ fn write_target(out: &mut String, t: &Target, numeric: bool) {
             if let Some(p) = ports {
                 out.push_str(" redir ports ");
                 write_range(out, *p, '-');
+                if flags.proto_offset {
+                    out.push_str("/0");
+                }
             }
             write_nat_flags(out, flags);
         }
