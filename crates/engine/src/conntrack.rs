@@ -195,10 +195,14 @@ impl Conntrack {
                     inner.dport
                 },
             };
-            return match self.hash.get(&t).copied() {
+            // nf_conntrack_inet_error(): "Ordinarily, we'd expect the inverted
+            // tupleproto, but it's been preserved inside the ICMP": the error travels
+            // opposite to the quoted packet, so the inverse of the quoted tuple is the
+            // tuple of the error's own direction (after NAT the quoted tuple is not the
+            // connection's original tuple, its inverse is the reply tuple).
+            return match self.hash.get(&t.invert()).copied() {
                 Some((id, d)) => {
-                    // The error travels opposite to the quoted packet.
-                    let info = if d == Dir::Original {
+                    let info = if d == Dir::Reply {
                         CtInfo::RelatedReply
                     } else {
                         CtInfo::Related
@@ -332,7 +336,10 @@ impl Conntrack {
 
     /// The packet died before its connection was confirmed: the entry goes with it.
     pub fn release(&mut self, pkt: &Packet) {
-        if let Some(r) = pkt.ct {
+        // Only the packet that created the entry owns it: an ICMP error attached to it
+        // (`nf_ct_attach`) holds just another reference, and the entry lives on with the
+        // original packet.
+        if let Some(r) = pkt.ct.filter(|r| r.info == CtInfo::New) {
             if self.conns.get(&r.id).is_some_and(|c| !c.confirmed()) {
                 self.conns.remove(&r.id);
             }

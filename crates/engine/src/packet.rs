@@ -21,6 +21,9 @@ pub const IPPROTO_UDP: u8 = 17;
 
 pub const ICMP_ECHOREPLY: u8 = 0;
 pub const ICMP_DEST_UNREACH: u8 = 3;
+pub const ICMP_REDIRECT: u8 = 5;
+/// `ICMP_REDIR_HOST`: redirect datagrams for the host.
+pub const ICMP_REDIR_HOST: u8 = 1;
 pub const ICMP_ECHO: u8 = 8;
 pub const ICMP_TIME_EXCEEDED: u8 = 11;
 
