@@ -85,6 +85,11 @@ pub struct Endpoint {
     pub err_soft: Option<(u8, u8)>,
     /// The peer acknowledged our FIN (anything it sent after it carries that ACK).
     pub fin_acked: bool,
+    /// Next sequence number to send and to receive (relative: both sides start at 0).
+    pub snd_nxt: u32,
+    pub rcv_nxt: u32,
+    /// Sequence number of our FIN, once sent (a retransmission reuses it).
+    pub fin_seq: Option<u32>,
 }
 
 /// Bytes of busybox httpd's 404 answer (the fixtures' servers).
@@ -135,6 +140,8 @@ impl Sim {
             bridged: false,
             sk_uid: Some(0),
             payload,
+            seq: 0,
+            ack: 0,
         }
     }
 
@@ -149,7 +156,20 @@ impl Sim {
         };
         // A SYN-ACK from a listener carries IP id 0 (no connected socket yet).
         let fixed = (flags & SYN != 0 && flags & ACK != 0).then_some(0);
-        let pkt = self.base_packet(ep, l4, payload, fixed);
+        let mut pkt = self.base_packet(ep, l4, payload, fixed);
+        let e = &mut self.endpoints[ep];
+        // A SYN (or its retransmission) is sequence 0; a retransmitted FIN keeps its own.
+        pkt.seq = if flags & SYN != 0 {
+            0
+        } else if flags & FIN != 0 {
+            *e.fin_seq.get_or_insert(e.snd_nxt + payload as u32) - payload as u32
+        } else {
+            e.snd_nxt
+        };
+        if flags & ACK != 0 {
+            pkt.ack = e.rcv_nxt;
+        }
+        e.snd_nxt = e.snd_nxt.max(pkt.seq + pkt.seg_len());
         self.send_from(ns, pkt);
     }
 
@@ -201,6 +221,9 @@ impl Sim {
             close_on_ack: false,
             err_soft: None,
             fin_acked: false,
+            snd_nxt: 0,
+            rcv_nxt: 0,
+            fin_seq: None,
         });
         self.endpoints.len() - 1
     }
@@ -296,6 +319,8 @@ impl Sim {
             (ClientError::Refused, "Connection refused")
         } else if ty == ICMP_DEST_UNREACH && matches!(code, unreach::NET | unreach::NET_ANO) {
             (ClientError::Unreachable, "Network is unreachable")
+        } else if ty == ICMP_DEST_UNREACH && code == unreach::PROTO {
+            (ClientError::Unreachable, "Protocol not available")
         } else {
             (ClientError::Unreachable, "No route to host")
         };
@@ -359,6 +384,8 @@ impl Sim {
         let text = match (err, code) {
             (ClientError::Refused, _) => "Connection refused",
             (_, unreach::NET) | (_, unreach::NET_ANO) => "Network is unreachable",
+            // icmp_err_convert[ICMP_PROT_UNREACH] = ENOPROTOOPT
+            (_, unreach::PROTO) => "Protocol not available",
             _ => "No route to host",
         };
         let e = &mut self.endpoints[ep];
@@ -378,6 +405,10 @@ impl Sim {
                     what: format!("TCP segment to {}", describe_role(&self.endpoints[ep].role)),
                     pkt: Box::new(pkt.clone()),
                 });
+            }
+            let e = &mut self.endpoints[ep];
+            if flags & RST == 0 {
+                e.rcv_nxt = e.rcv_nxt.max(pkt.seq + pkt.seg_len());
             }
             self.tcp_input(ep, flags, pkt.payload);
             return;
@@ -411,6 +442,7 @@ impl Sim {
                     role,
                     TcpSt::SynRecv,
                 );
+                self.endpoints[ep].rcv_nxt = pkt.seq + pkt.seg_len();
                 self.tcp_send(ep, SYN | ACK, 0);
                 return;
             }
@@ -431,16 +463,26 @@ impl Sim {
             });
         }
         let rflags = if flags & ACK != 0 { RST } else { RST | ACK };
-        let rst = Packet::new(
-            pkt.dst,
-            pkt.src,
-            L4::Tcp {
-                sport: dport,
-                dport: sport,
-                flags: rflags,
+        let rst = Packet {
+            // "if (th->ack) rep.th.seq = th->ack_seq; else { rep.th.ack = 1; rep.th.ack_seq
+            // = th->seq + syn + fin + len }"
+            seq: if flags & ACK != 0 { pkt.ack } else { 0 },
+            ack: if flags & ACK != 0 {
+                0
+            } else {
+                pkt.seq + pkt.seg_len()
             },
-            40,
-        );
+            ..Packet::new(
+                pkt.dst,
+                pkt.src,
+                L4::Tcp {
+                    sport: dport,
+                    dport: sport,
+                    flags: rflags,
+                },
+                40,
+            )
+        };
         self.send_from(ns, rst);
     }
 
@@ -766,10 +808,21 @@ impl Sim {
                         pkt: Box::new(pkt.clone()),
                     });
                 }
+                // docker-proxy's UDP listener answers with WriteTo() on its socket: bound
+                // to 0.0.0.0 (the default -host-ip), the source is the routing choice
+                // toward the client, as for the echo server above.
+                let src = if l.addr.is_unspecified() {
+                    match self.route_output(ns, pkt.src, None, 0) {
+                        Ok(r) => r.src,
+                        Err(_) => return,
+                    }
+                } else {
+                    l.addr
+                };
                 let front = self.new_endpoint(
                     ns,
                     L4Proto::Udp,
-                    (pkt.dst, dport),
+                    (src, dport),
                     (pkt.src, sport),
                     Role::ProxyFront {
                         proxy: p,

@@ -162,6 +162,16 @@ impl Sim {
         };
         let pkt = Packet {
             ct: related_ct(orig),
+            seq: if flags & tcp_flags::ACK != 0 {
+                orig.ack
+            } else {
+                0
+            },
+            ack: if flags & tcp_flags::ACK != 0 {
+                0
+            } else {
+                orig.seq + orig.seg_len()
+            },
             ..Packet::new(
                 orig.dst,
                 orig.src,
