@@ -117,6 +117,49 @@ pub struct Conn {
     pub icmp_type: u8,
     /// Sequence of the SYN that opened it (to order connections that reuse a tuple).
     pub created: u64,
+    /// TCP window tracking (`struct ip_ct_tcp_state`), per direction.
+    pub window: TcpWindow,
+}
+
+/// What conntrack knows of each direction's sequence space (`td_end`: the highest
+/// sequence number seen, plus the segment's length), enough for `tcp_in_window()`'s
+/// check that an ACK does not acknowledge data conntrack never saw. A connection picked
+/// up mid-stream is tracked liberally ("IP_CT_TCP_FLAG_BE_LIBERAL", tcp_new()).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TcpWindow {
+    pub td_end: [u32; 2],
+    pub init: [bool; 2],
+    pub liberal: bool,
+}
+
+impl TcpWindow {
+    /// `tcp_in_window()` for one segment in direction `d`; false: INVALID ("ACK is over
+    /// the upper bound (ACKed data not seen yet)"). Updates what was seen when valid.
+    fn in_window(&mut self, d: usize, pkt: &Packet, flags: u8) -> bool {
+        if self.liberal || flags & tcp_flags::RST != 0 {
+            return true;
+        }
+        let other = 1 - d;
+        if flags & tcp_flags::SYN != 0 {
+            // A SYN (re)starts its direction; a new SYN from the originator also
+            // forgets the answering side (a reopened connection).
+            self.td_end[d] = pkt.seq + pkt.seg_len();
+            self.init[d] = true;
+            if flags & tcp_flags::ACK == 0 && d == 0 {
+                self.init[1] = false;
+            }
+            return true;
+        }
+        if flags & tcp_flags::ACK != 0 && self.init[other] && pkt.ack > self.td_end[other] {
+            return false;
+        }
+        let end = pkt.seq + pkt.seg_len();
+        if !self.init[d] || end > self.td_end[d] {
+            self.td_end[d] = end;
+            self.init[d] = true;
+        }
+        true
+    }
 }
 
 impl Conn {
@@ -195,10 +238,14 @@ impl Conntrack {
                     inner.dport
                 },
             };
-            return match self.hash.get(&t).copied() {
+            // nf_conntrack_inet_error(): "Ordinarily, we'd expect the inverted
+            // tupleproto, but it's been preserved inside the ICMP": the error travels
+            // opposite to the quoted packet, so the inverse of the quoted tuple is the
+            // tuple of the error's own direction (after NAT the quoted tuple is not the
+            // connection's original tuple, its inverse is the reply tuple).
+            return match self.hash.get(&t.invert()).copied() {
                 Some((id, d)) => {
-                    // The error travels opposite to the quoted packet.
-                    let info = if d == Dir::Original {
+                    let info = if d == Dir::Reply {
                         CtInfo::RelatedReply
                     } else {
                         CtInfo::Related
@@ -215,6 +262,16 @@ impl Conntrack {
         let t = Tuple::of(pkt);
         if let Some((id, dir)) = self.hash.get(&t).copied() {
             let c = self.conns.get_mut(&id).expect("hashed conn exists");
+            if let L4::Tcp { flags, .. } = pkt.l4 {
+                // tcp_packet() returns -NF_ACCEPT before the state or SEEN_REPLY change.
+                if !c
+                    .window
+                    .in_window(usize::from(dir == Dir::Reply), pkt, flags)
+                {
+                    pkt.ct = None;
+                    return CtInfo::Invalid;
+                }
+            }
             let seen_reply_before = c.status & status::SEEN_REPLY != 0;
             if dir == Dir::Reply {
                 c.status |= status::SEEN_REPLY;
@@ -293,6 +350,17 @@ impl Conntrack {
                 mark: 0,
                 icmp_type,
                 created: self.seq,
+                window: match pkt.l4 {
+                    L4::Tcp { flags, .. } if flags & tcp_flags::SYN != 0 => TcpWindow {
+                        td_end: [pkt.seq + pkt.seg_len(), 0],
+                        init: [true, false],
+                        liberal: false,
+                    },
+                    _ => TcpWindow {
+                        liberal: true,
+                        ..TcpWindow::default()
+                    },
+                },
             },
         );
         pkt.ct = Some(CtRef {
@@ -332,7 +400,10 @@ impl Conntrack {
 
     /// The packet died before its connection was confirmed: the entry goes with it.
     pub fn release(&mut self, pkt: &Packet) {
-        if let Some(r) = pkt.ct {
+        // Only the packet that created the entry owns it: an ICMP error attached to it
+        // (`nf_ct_attach`) holds just another reference, and the entry lives on with the
+        // original packet.
+        if let Some(r) = pkt.ct.filter(|r| r.info == CtInfo::New) {
             if self.conns.get(&r.id).is_some_and(|c| !c.confirmed()) {
                 self.conns.remove(&r.id);
             }

@@ -79,6 +79,17 @@ pub struct Endpoint {
     /// A server that answered: it closes once the answer is acknowledged (the server
     /// process wakes to close after the client's ACK, as the fixtures' traces show).
     pub close_on_ack: bool,
+    /// `sk->sk_err_soft`: an ICMP error met the connected socket ("only an error on
+    /// timeout"); `getsockopt(SO_ERROR)` still returns it, which is how curl's check
+    /// after connect() sees it. The ICMP type and code.
+    pub err_soft: Option<(u8, u8)>,
+    /// The peer acknowledged our FIN (anything it sent after it carries that ACK).
+    pub fin_acked: bool,
+    /// Next sequence number to send and to receive (relative: both sides start at 0).
+    pub snd_nxt: u32,
+    pub rcv_nxt: u32,
+    /// Sequence number of our FIN, once sent (a retransmission reuses it).
+    pub fin_seq: Option<u32>,
 }
 
 /// Bytes of busybox httpd's 404 answer (the fixtures' servers).
@@ -87,6 +98,8 @@ const RESPONSE_LEN: u16 = 231;
 const PY_HEADERS_LEN: u16 = 185;
 const PY_BODY_LEN: u16 = 15;
 const SYN_LEN: u16 = 60;
+/// The retransmission timeout of a connection with a tiny RTT (`TCP_RTO_MIN`).
+const FIN_RTO_MS: u64 = 200;
 const ACK_LEN: u16 = 52;
 
 impl Sim {
@@ -127,6 +140,8 @@ impl Sim {
             bridged: false,
             sk_uid: Some(0),
             payload,
+            seq: 0,
+            ack: 0,
         }
     }
 
@@ -141,7 +156,20 @@ impl Sim {
         };
         // A SYN-ACK from a listener carries IP id 0 (no connected socket yet).
         let fixed = (flags & SYN != 0 && flags & ACK != 0).then_some(0);
-        let pkt = self.base_packet(ep, l4, payload, fixed);
+        let mut pkt = self.base_packet(ep, l4, payload, fixed);
+        let e = &mut self.endpoints[ep];
+        // A SYN (or its retransmission) is sequence 0; a retransmitted FIN keeps its own.
+        pkt.seq = if flags & SYN != 0 {
+            0
+        } else if flags & FIN != 0 {
+            *e.fin_seq.get_or_insert(e.snd_nxt + payload as u32) - payload as u32
+        } else {
+            e.snd_nxt
+        };
+        if flags & ACK != 0 {
+            pkt.ack = e.rcv_nxt;
+        }
+        e.snd_nxt = e.snd_nxt.max(pkt.seq + pkt.seg_len());
         self.send_from(ns, pkt);
     }
 
@@ -191,6 +219,11 @@ impl Sim {
             pending: None,
             request_len: 0,
             close_on_ack: false,
+            err_soft: None,
+            fin_acked: false,
+            snd_nxt: 0,
+            rcv_nxt: 0,
+            fin_seq: None,
         });
         self.endpoints.len() - 1
     }
@@ -280,6 +313,32 @@ impl Sim {
         }
     }
 
+    /// curl's connect check found an error: it reports it and closes the socket.
+    fn connect_check_failed(&mut self, ep: usize, ty: u8, code: u8) {
+        let (err, text) = if ty == ICMP_DEST_UNREACH && code == unreach::PORT {
+            (ClientError::Refused, "Connection refused")
+        } else if ty == ICMP_DEST_UNREACH && matches!(code, unreach::NET | unreach::NET_ANO) {
+            (ClientError::Unreachable, "Network is unreachable")
+        } else if ty == ICMP_DEST_UNREACH && code == unreach::PROTO {
+            (ClientError::Unreachable, "Protocol not available")
+        } else {
+            (ClientError::Unreachable, "No route to host")
+        };
+        if self.recording() {
+            self.emit(Event::Note {
+                ns: self.endpoints[ep].ns,
+                text: format!(
+                    "an ICMP error (type {ty} code {code}) reached the connected socket; curl's SO_ERROR check after connect() reads it: {text}"
+                ),
+            });
+        }
+        let e = &mut self.endpoints[ep];
+        e.result.connected = false;
+        e.result.error = Some(err);
+        e.result.error_text = Some(text.into());
+        self.tcp_close(ep);
+    }
+
     /// `tcp_v4_err()` / `__udp4_lib_err()` / ping: what an ICMP error does to a socket.
     fn socket_error(&mut self, ep: usize, ty: u8, code: u8) {
         // tcp_v4_err()/__udp4_lib_err(): ICMP_TIME_EXCEEDED counts as EHOSTUNREACH;
@@ -307,8 +366,13 @@ impl Sim {
                     }
                     return;
                 }
-                // In SYN_SENT every destination-unreachable aborts the connect.
+                // In SYN_SENT every destination-unreachable aborts the connect. "If we've
+                // already connected we will keep trying until we time out": the error is
+                // only kept as sk_err_soft.
                 if e.st != TcpSt::SynSent {
+                    if matches!(e.st, TcpSt::Established | TcpSt::FinSent) {
+                        self.endpoints[ep].err_soft = Some((ty, code));
+                    }
                     return;
                 }
             }
@@ -320,6 +384,8 @@ impl Sim {
         let text = match (err, code) {
             (ClientError::Refused, _) => "Connection refused",
             (_, unreach::NET) | (_, unreach::NET_ANO) => "Network is unreachable",
+            // icmp_err_convert[ICMP_PROT_UNREACH] = ENOPROTOOPT
+            (_, unreach::PROTO) => "Protocol not available",
             _ => "No route to host",
         };
         let e = &mut self.endpoints[ep];
@@ -339,6 +405,10 @@ impl Sim {
                     what: format!("TCP segment to {}", describe_role(&self.endpoints[ep].role)),
                     pkt: Box::new(pkt.clone()),
                 });
+            }
+            let e = &mut self.endpoints[ep];
+            if flags & RST == 0 {
+                e.rcv_nxt = e.rcv_nxt.max(pkt.seq + pkt.seg_len());
             }
             self.tcp_input(ep, flags, pkt.payload);
             return;
@@ -372,6 +442,7 @@ impl Sim {
                     role,
                     TcpSt::SynRecv,
                 );
+                self.endpoints[ep].rcv_nxt = pkt.seq + pkt.seg_len();
                 self.tcp_send(ep, SYN | ACK, 0);
                 return;
             }
@@ -392,16 +463,26 @@ impl Sim {
             });
         }
         let rflags = if flags & ACK != 0 { RST } else { RST | ACK };
-        let rst = Packet::new(
-            pkt.dst,
-            pkt.src,
-            L4::Tcp {
-                sport: dport,
-                dport: sport,
-                flags: rflags,
+        let rst = Packet {
+            // "if (th->ack) rep.th.seq = th->ack_seq; else { rep.th.ack = 1; rep.th.ack_seq
+            // = th->seq + syn + fin + len }"
+            seq: if flags & ACK != 0 { pkt.ack } else { 0 },
+            ack: if flags & ACK != 0 {
+                0
+            } else {
+                pkt.seq + pkt.seg_len()
             },
-            40,
-        );
+            ..Packet::new(
+                pkt.dst,
+                pkt.src,
+                L4::Tcp {
+                    sport: dport,
+                    dport: sport,
+                    flags: rflags,
+                },
+                40,
+            )
+        };
         self.send_from(ns, rst);
     }
 
@@ -468,6 +549,9 @@ impl Sim {
                 }
             }
             TcpSt::Established | TcpSt::FinSent => {
+                if st == TcpSt::FinSent && flags & ACK != 0 {
+                    self.endpoints[ep].fin_acked = true;
+                }
                 if payload > 0 {
                     self.tcp_data(ep, payload);
                 } else if flags == ACK
@@ -560,6 +644,13 @@ impl Sim {
             TcpSt::Established => {
                 self.endpoints[ep].st = TcpSt::FinSent;
                 self.tcp_send(ep, ACK | FIN, 0);
+                self.schedule(
+                    FIN_RTO_MS,
+                    Task::Timer {
+                        ep,
+                        kind: TimerKind::FinRetransmit(1),
+                    },
+                );
             }
             TcpSt::SynSent | TcpSt::SynRecv => self.endpoints[ep].st = TcpSt::Closed,
             _ => {}
@@ -717,10 +808,21 @@ impl Sim {
                         pkt: Box::new(pkt.clone()),
                     });
                 }
+                // docker-proxy's UDP listener answers with WriteTo() on its socket: bound
+                // to 0.0.0.0 (the default -host-ip), the source is the routing choice
+                // toward the client, as for the echo server above.
+                let src = if l.addr.is_unspecified() {
+                    match self.route_output(ns, pkt.src, None, 0) {
+                        Ok(r) => r.src,
+                        Err(_) => return,
+                    }
+                } else {
+                    l.addr
+                };
                 let front = self.new_endpoint(
                     ns,
                     L4Proto::Udp,
-                    (pkt.dst, dport),
+                    (src, dport),
                     (pkt.src, sport),
                     Role::ProxyFront {
                         proxy: p,
@@ -768,6 +870,16 @@ impl Sim {
     pub(crate) fn on_app(&mut self, ep: usize, action: AppAction) {
         match action {
             AppAction::Send { flags, payload } => {
+                let e = &self.endpoints[ep];
+                if e.role == Role::Probe && !e.result.response && e.st == TcpSt::Established {
+                    // curl checks getsockopt(SO_ERROR) once connect() reports the socket
+                    // writable; SO_ERROR hands over sk_err_soft, and curl gives up with
+                    // "Failed to connect" before writing its request.
+                    if let Some((ty, code)) = self.endpoints[ep].err_soft.take() {
+                        self.connect_check_failed(ep, ty, code);
+                        return;
+                    }
+                }
                 if matches!(self.endpoints[ep].st, TcpSt::Established) {
                     self.tcp_send(ep, flags, payload);
                 }
@@ -795,6 +907,29 @@ impl Sim {
                         });
                     }
                     self.tcp_send(ep, SYN, 0);
+                }
+            }
+            TimerKind::FinRetransmit(n) => {
+                // tcp_retransmit_timer(): the FIN goes again after the RTO (TCP_RTO_MIN
+                // on a fast link), doubling each time. Conntrack sees a second FIN from
+                // the same side: FIN_WAIT becomes LAST_ACK.
+                if e.proto == L4Proto::Tcp && e.st == TcpSt::FinSent && !e.fin_acked {
+                    if self.recording() {
+                        self.emit(Event::Note {
+                            ns: e.ns,
+                            text: "our FIN was not acknowledged: it is sent again".into(),
+                        });
+                    }
+                    self.tcp_send(ep, ACK | FIN, 0);
+                    if n < 6 {
+                        self.schedule(
+                            FIN_RTO_MS << n,
+                            Task::Timer {
+                                ep,
+                                kind: TimerKind::FinRetransmit(n + 1),
+                            },
+                        );
+                    }
                 }
             }
             TimerKind::Deadline => {

@@ -172,22 +172,33 @@ impl Fib {
 
     /// `inet_select_addr()`: the source address to use on `dev` toward `dst`:
     /// a primary address of `dev` whose subnet holds `dst`, else its first address,
-    /// else any address of the namespace that is not loopback.
+    /// else the first address of any device of the namespace (in interface order, lo
+    /// first). Host-scope addresses (127.0.0.0/8, which `ip` and the kernel add with
+    /// `scope host`) are skipped: "if (min(ifa->ifa_scope, localnet_scope) > scope)
+    /// continue;" for the universe and link scopes asked here. So MASQUERADE out of `lo`
+    /// keeps a packet's own address instead of picking 127.0.0.1.
     pub fn select_addr(&self, dev: IfId, dst: Ipv4Addr, topo: &Topology) -> Option<Ipv4Addr> {
+        let eligible = |a: &&pktpath_world::IfAddr| !a.addr.is_loopback();
         let i = topo.iface(dev);
-        if let Some(a) = i.addrs.iter().find(|a| a.net().contains(&dst)) {
+        if let Some(a) = i
+            .addrs
+            .iter()
+            .filter(eligible)
+            .find(|a| a.net().contains(&dst))
+        {
             return Some(a.addr);
         }
-        if let Some(a) = i.addrs.first() {
+        if let Some(a) = i.addrs.iter().find(eligible) {
             return Some(a.addr);
         }
+        // for_each_netdev_rcu(): in_dev_select_addr() on every device; no check that
+        // the device is up.
         topo.ns[self.ns.0 as usize]
             .ifaces
             .iter()
-            .filter(|f| f.up && !f.is_loopback())
             .flat_map(|f| f.addrs.iter())
+            .find(eligible)
             .map(|a| a.addr)
-            .next()
     }
 }
 

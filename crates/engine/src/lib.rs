@@ -9,6 +9,7 @@ pub mod conntrack;
 pub mod endpoint;
 pub mod event;
 pub mod fib;
+pub mod inetpeer;
 pub mod nat;
 pub mod netns;
 pub mod packet;

@@ -259,7 +259,12 @@ pub fn manip_packet(ct: &Conntrack, pkt: &mut Packet, m: Manip) -> bool {
     if c.status & bit == 0 {
         return false;
     }
-    if matches!(r.info, CtInfo::Related | CtInfo::RelatedReply) {
+    // Only an ICMP error quotes the connection's packet; a RELATED TCP RST (REJECT
+    // --reject-with tcp-reset, `nf_ct_attach`) is rewritten like any packet of its
+    // direction ("Only ICMPs can be IP_CT_IS_REPLY. Fallthrough" in nf_nat_inet_fn).
+    if matches!(r.info, CtInfo::Related | CtInfo::RelatedReply)
+        && matches!(pkt.l4, L4::IcmpError { .. })
+    {
         return manip_icmp_error(c, pkt, m, reply_dir);
     }
     // The packet must look like the inverse of the other direction's tuple.

@@ -3,9 +3,11 @@
 
 use crate::conntrack::Conntrack;
 use crate::fib::Fib;
+use crate::inetpeer::InetPeers;
 use crate::ruleset::matcher::MatchState;
 use crate::ruleset::CRuleset;
 use crate::topology::{IfId, NsId, Topology};
+use pktpath_rules::{Match, Rule, Ruleset, Target};
 use pktpath_world::{L4Proto, Namespace, Sysctls, UserlandProxy};
 use rand_chacha::ChaCha8Rng;
 use std::net::Ipv4Addr;
@@ -36,6 +38,10 @@ pub struct DevConf {
     pub route_localnet: bool,
     /// `IN_DEV_RPFILTER`: max(`all`, device).
     pub rp_filter: i64,
+    /// `IN_DEV_TX_REDIRECTS`: `send_redirects` of `all` OR the device (default 1).
+    pub send_redirects: bool,
+    /// `IN_DEV_SHARED_MEDIA`: `shared_media` of `all` OR the device (default 1).
+    pub shared_media: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +56,71 @@ pub struct NsState {
     /// Per interface (by index in the namespace), the sysctls the stack consults.
     pub dev_conf: Vec<DevConf>,
     pub listeners: Vec<Listener>,
+    /// Per-host ICMP rate limiting and redirect back-off.
+    pub peers: InetPeers,
+    /// Are the conntrack hooks registered in this namespace? See [`needs_conntrack`].
+    pub ct_active: bool,
+}
+
+/// Connection tracking runs in a namespace only once something asked for it:
+/// `nf_ct_netns_get()` is called by the rules that need a connection (the `ct`
+/// expression behind `-m conntrack`/`-m state`, the NAT expressions and targets,
+/// CONNMARK, connlimit, the CT target except `--notrack`, ...). nat base chains alone do
+/// not: without a connection `nf_nat_inet_fn()` returns before the chain, so an empty
+/// nat table is never traversed (verified on the kernel: fuzz case 265 of seed 1).
+pub fn needs_conntrack(rs: &Ruleset) -> bool {
+    const MATCHES: &[&str] = &[
+        "conntrack",
+        "state",
+        "connmark",
+        "connlimit",
+        "connbytes",
+        "connlabel",
+        "helper",
+        "cluster",
+        "ipvs",
+    ];
+    const TARGETS: &[&str] = &[
+        "DNAT",
+        "SNAT",
+        "MASQUERADE",
+        "REDIRECT",
+        "NETMAP",
+        "CONNMARK",
+        "CONNSECMARK",
+        "CT",
+    ];
+    let rule_needs = |r: &Rule| {
+        r.matches.iter().any(|m| match m {
+            Match::Conntrack(_) | Match::State(_) | Match::Connmark(_) | Match::Connlimit(_) => {
+                true
+            }
+            Match::Unknown { name, .. } => MATCHES.contains(&name.as_str()),
+            _ => false,
+        }) || match &r.target {
+            Some(
+                Target::Dnat { .. }
+                | Target::Snat { .. }
+                | Target::Masquerade { .. }
+                | Target::Redirect { .. }
+                | Target::Connmark(_)
+                | Target::Ct(_),
+            ) => true,
+            Some(Target::Unknown { name, .. }) => TARGETS.contains(&name.as_str()),
+            _ => false,
+        }
+    };
+    rs.tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+        .any(rule_needs)
+}
+
+/// `IN_DEV_ORCONF`: on when `all` or the device has it; both default to 1 in a new
+/// namespace (`ipv4_devconf`).
+fn or_conf(n: &Namespace, dev: &str, key: &str) -> bool {
+    n.sysctls.conf("all", key).unwrap_or(1) != 0 || n.sysctls.conf(dev, key).unwrap_or(1) != 0
 }
 
 impl NsState {
@@ -110,6 +181,8 @@ impl NsState {
                 },
                 route_localnet: n.sysctls.route_localnet(&i.name),
                 rp_filter: n.sysctls.rp_filter(&i.name),
+                send_redirects: or_conf(n, &i.name, "send_redirects"),
+                shared_media: or_conf(n, &i.name, "shared_media"),
             })
             .collect();
         Ok(NsState {
@@ -122,6 +195,8 @@ impl NsState {
             mstate: MatchState::new(rng),
             sysctls: n.sysctls.clone(),
             listeners,
+            peers: InetPeers::default(),
+            ct_active: needs_conntrack(&n.ruleset),
         })
     }
 

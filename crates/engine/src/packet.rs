@@ -21,6 +21,9 @@ pub const IPPROTO_UDP: u8 = 17;
 
 pub const ICMP_ECHOREPLY: u8 = 0;
 pub const ICMP_DEST_UNREACH: u8 = 3;
+pub const ICMP_REDIRECT: u8 = 5;
+/// `ICMP_REDIR_HOST`: redirect datagrams for the host.
+pub const ICMP_REDIR_HOST: u8 = 1;
 pub const ICMP_ECHO: u8 = 8;
 pub const ICMP_TIME_EXCEEDED: u8 = 11;
 
@@ -178,6 +181,10 @@ pub struct Packet {
     pub sk_uid: Option<u32>,
     /// Payload bytes (for the text trace; `len` already counts them).
     pub payload: u16,
+    /// TCP sequence and acknowledgment numbers, relative to each side's initial
+    /// sequence number (0); 0 for other protocols. Conntrack's window tracking uses them.
+    pub seq: u32,
+    pub ack: u32,
 }
 
 impl Packet {
@@ -204,7 +211,20 @@ impl Packet {
             bridged: false,
             sk_uid: None,
             payload: 0,
+            seq: 0,
+            ack: 0,
         }
+    }
+
+    /// Sequence space a TCP segment occupies: its payload, plus one for SYN and FIN.
+    pub fn seg_len(&self) -> u32 {
+        let flags = match self.l4 {
+            L4::Tcp { flags, .. } => flags,
+            _ => 0,
+        };
+        self.payload as u32
+            + u32::from(flags & tcp_flags::SYN != 0)
+            + u32::from(flags & tcp_flags::FIN != 0)
     }
 
     pub fn proto(&self) -> u8 {

@@ -46,6 +46,8 @@ pub enum AppAction {
 pub enum TimerKind {
     /// Retransmit the SYN (or datagram / echo request).
     Retransmit(u8),
+    /// Retransmit an unacknowledged FIN (the n-th time; RTO 200 ms, doubling).
+    FinRetransmit(u8),
     /// The client gives up (curl `-m 3`).
     Deadline,
 }
@@ -67,6 +69,10 @@ impl Default for SimOptions {
         }
     }
 }
+
+/// Time between the end of one probe and the start of the next one in the same world
+/// (the lab waits for its trace reader and conntrack between probes).
+pub const PROBE_GAP_MS: i64 = 1000;
 
 /// Upper bound on frames processed in one run (a routing loop stops here).
 pub const MAX_FRAMES: usize = 20_000;
@@ -211,6 +217,21 @@ impl Sim {
                 break;
             }
             self.queue.pop();
+            // A woken process runs only once the softirq has drained the backlog: frames
+            // queued for this instant (and all they cause) come first (net_rx_action()
+            // keeps polling while the backlog refills).
+            if matches!(self.tasks[idx], Some(Task::App { .. }))
+                && self.queue.iter().any(|Reverse((tt, _, i))| {
+                    *tt == t && matches!(self.tasks[*i], Some(Task::Rx { .. }))
+                })
+            {
+                let task = self.tasks[idx].take().expect("peeked");
+                self.seq += 1;
+                self.tasks.push(Some(task));
+                let idx = self.tasks.len() - 1;
+                self.queue.push(Reverse((t, self.seq, idx)));
+                continue;
+            }
             if t != self.now {
                 self.now = t;
                 self.emit(Event::Time(t));
@@ -242,8 +263,13 @@ impl Sim {
         self.endpoints.clear();
         self.frames = 0;
         self.uncertain = false;
+        // The clock restarts at 0 for the next probe; long-lived per-host state (ICMP
+        // rate limits, redirect back-off) keeps counting as if the next probe started
+        // PROBE_GAP_MS after this one ended, as in the lab and the fixture captures.
+        let elapsed = self.now as i64 + PROBE_GAP_MS;
         for n in &mut self.ns {
             n.mstate.drawn.clear();
+            n.peers.elapse(elapsed);
         }
         if flush_conntrack {
             for n in &mut self.ns {

@@ -41,7 +41,8 @@ pub fn classify(proto: L4Proto, code: Option<i32>, stdout: &str, stderr: &str) -
 }
 
 /// curl: `connected` (exit 0 with an HTTP code), `refused` (exit 7, Connection refused),
-/// `no_route` (exit 7, No route to host / Host is unreachable / Network is unreachable),
+/// `no_route` (exit 7, No route to host / Host is unreachable / Network is unreachable /
+/// Protocol not available),
 /// `timeout` (exit 28), `reset_after_connect` (exit 52 or 56).
 pub fn classify_tcp(code: Option<i32>, stdout: &str, stderr: &str) -> Classified {
     let connect_fail: Vec<&str> = stderr
@@ -74,6 +75,8 @@ pub fn classify_tcp(code: Option<i32>, stdout: &str, stderr: &str) -> Classified
                 "No route to host",
                 "Host is unreachable",
                 "Network is unreachable",
+                // ENOPROTOOPT: ICMP protocol unreachable (icmp-proto-unreachable).
+                "Protocol not available",
             ]) =>
         {
             Classified::known(Outcome::NoRoute, msgs)
@@ -118,6 +121,7 @@ const NO_ROUTE_PING: &[&str] = &[
     "Packet filtered",
     "Network is unreachable",
     "No route to host",
+    "Destination Protocol Unreachable",
 ];
 
 /// ping: `connected` (an echo reply), `no_route` (host/net unreachable or prohibited,

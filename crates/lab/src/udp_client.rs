@@ -52,7 +52,10 @@ fn strerror(e: i32) -> String {
 fn classify_errno(e: i32) -> String {
     match e {
         libc::ECONNREFUSED => "refused".into(),
-        libc::EHOSTUNREACH | libc::ENETUNREACH => "no_route".into(),
+        // ENOPROTOOPT: an ICMP protocol unreachable (REJECT --reject-with
+        // icmp-proto-unreachable); like every destination unreachable but the port's,
+        // it says "no route" to the client.
+        libc::EHOSTUNREACH | libc::ENETUNREACH | libc::ENOPROTOOPT => "no_route".into(),
         e => format!("other:{}", errno_name(e)),
     }
 }

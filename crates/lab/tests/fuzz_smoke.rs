@@ -91,6 +91,7 @@ fn a_short_fuzz_run_completes_and_cleans_up() {
         cases,
         keep: keep.clone(),
         minimize_budget: 4,
+        record_all: false,
     };
     let summary = fuzz(&opts, &mut judge, &mut |r| eprintln!("{}", case_line(r)));
     eprintln!("{}", summary_text(&summary));

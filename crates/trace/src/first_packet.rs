@@ -13,9 +13,14 @@
 //!   ` TRACE:` line is attributed to the identity of the *most recent* `PACKET:` line with
 //!   the same trace id. A ` TRACE:` line whose trace id has not been seen on a `PACKET:` line
 //!   is attributed to no packet.
-//! * **The first packet** is the identity of the first `PACKET:` line that has one.
-//! * **Its trace** is every ` TRACE:` line from the start of the file up to and including the
-//!   last ` TRACE:` line attributed to the first packet. This deliberately includes the lines
+//! * **The first packet** is the identity of the first `PACKET:` line that has one and is
+//!   not an ICMP error made by the kernel (no transport fields, `TOS=0xc0`: `icmp_send()`
+//!   sets IPTOS_PREC_INTERNETCONTROL). An exchange starts with the client's own packet;
+//!   an ICMP error before it is left over from an earlier exchange (a server still
+//!   retransmitting its SYN-ACK into a REJECT, seen in `lab fuzz` cases 314 and 399 of
+//!   seed 1). A trace of such errors only has no first packet.
+//! * **Its trace** is every ` TRACE:` line from that first `PACKET:` line up to and
+//!   including the last ` TRACE:` line attributed to the first packet. This deliberately includes the lines
 //!   of packets the first packet caused synchronously: a `REJECT` rule sends its ICMP error
 //!   or RST from inside the rule, so those lines come before the rule's own (`DROP`) line,
 //!   which is printed when the rule returns.
@@ -63,6 +68,14 @@ impl PacketLine {
             len: ip.len,
             l4,
         })
+    }
+}
+
+impl PacketLine {
+    /// An ICMP error the kernel sent (`icmp_send()`): no transport fields and the
+    /// internetwork-control precedence `TOS=0xc0`.
+    pub fn is_kernel_icmp_error(&self) -> bool {
+        matches!(self.l4, L4Info::None) && self.ipv4().is_some_and(|ip| ip.tos == 0xc0)
     }
 }
 
@@ -129,13 +142,15 @@ pub fn first_packet_lines(lines: &[XtLine]) -> Vec<&TraceLine> {
     // ids at most, so a linear scan beats hashing.
     let mut by_id: Vec<(u32, Option<PacketIdentity>)> = Vec::new();
     let mut first: Option<PacketIdentity> = None;
+    let mut start = 0; // index in `lines` of the first packet's first PACKET line
     let mut end = None; // index in `lines` of the last TRACE line of the first packet
     for (i, line) in lines.iter().enumerate() {
         match line {
             XtLine::Packet(p) => {
                 let ident = p.identity();
-                if first.is_none() {
+                if first.is_none() && !p.is_kernel_icmp_error() {
                     first = ident;
+                    start = i;
                 }
                 match by_id.iter_mut().find(|(id, _)| *id == p.trace_id) {
                     Some(slot) => slot.1 = ident,
@@ -156,7 +171,7 @@ pub fn first_packet_lines(lines: &[XtLine]) -> Vec<&TraceLine> {
     let Some(end) = end else {
         return Vec::new();
     };
-    lines[..=end]
+    lines[start..=end]
         .iter()
         .filter_map(|l| match l {
             XtLine::Trace(t) => Some(t),

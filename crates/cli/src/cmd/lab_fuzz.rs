@@ -33,6 +33,11 @@ pub struct FuzzArgs {
     /// Most kernel runs spent minimising one disagreement.
     #[arg(long, default_value_t = 30)]
     pub minimize_budget: usize,
+    /// Also write every agreeing case to `--keep` (`case-NNNN-original/`, the kernel's
+    /// outcomes and traces as `expect`): `pktpath check` then judges a newer simulation
+    /// against these kernel runs without root.
+    #[arg(long)]
+    pub record_all: bool,
     /// Only generate the worlds and check that the simulator takes them (no kernel, no root).
     #[arg(long)]
     pub dry_run: bool,
@@ -125,6 +130,7 @@ pub fn run(a: FuzzArgs) -> Result<ExitCode, String> {
         cases: a.cases,
         keep: a.keep.clone(),
         minimize_budget: a.minimize_budget,
+        record_all: a.record_all,
     };
     let json = a.json;
     let summary = fuzz::fuzz(&opts, &mut judge, &mut |r| {

@@ -211,6 +211,8 @@ fn packet() -> impl Strategy<Value = (Packet, bool, bool)> {
                 bridged: false,
                 sk_uid: None,
                 payload: 0,
+                seq: 0,
+                ack: 0,
             };
             (pkt, on_eth1, new)
         },
@@ -451,5 +453,7 @@ fn packet_to(dst: Ipv4Addr, l4: L4) -> Packet {
         bridged: false,
         sk_uid: None,
         payload: 0,
+        seq: 0,
+        ack: 0,
     }
 }

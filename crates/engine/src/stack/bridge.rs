@@ -58,7 +58,7 @@ impl Sim {
         if pkt.dst != dst0 {
             // br_nf_pre_routing_finish(): DNAT changed the destination; route again.
             match self.route_input(ns, &pkt, br) {
-                InRoute::Forward { dev, nexthop } if dev == br => {
+                InRoute::Forward { dev, nexthop, .. } if dev == br => {
                     let Some(owner) = self.topo.arp(br, nexthop) else {
                         self.drop_pkt(ns, &pkt, DropReason::NeighbourUnreachable(nexthop));
                         return;

@@ -3,9 +3,10 @@
 //! wrapped around the nat table, and OUTPUT's re-route when a table changed the
 //! destination or mark (`ip_route_me_harder`).
 
+use crate::conntrack::status;
 use crate::event::{DropReason, Event, Hook};
 use crate::nat::{self, Manip, NatRange};
-use crate::packet::{CtInfo, Packet, L4};
+use crate::packet::{CtInfo, Packet, ICMP_REDIRECT, L4};
 use crate::ruleset::matcher::MatchCtx;
 use crate::ruleset::walk::{ChainResult, CtChanges, Walk};
 use crate::sim::Sim;
@@ -62,10 +63,25 @@ impl Sim {
         pkt: &mut Packet,
         hop: &mut Hop,
     ) -> HookVerdict {
+        // The hook's state (`struct nf_hook_state`) is fixed when NF_HOOK is called: a
+        // reroute inside the hook (ip_route_me_harder() after DNAT or a mark change in
+        // OUTPUT) gives the packet a new route, but the later tables of the same hook
+        // still see the old output device (`-o`, OUT= in traces); the new device shows
+        // from POSTROUTING on.
+        let state_out = hop.oif;
+        let mut rerouted: Option<(Option<IfId>, Option<Ipv4Addr>)> = None;
         for step in steps(hook) {
+            if hop.oif != state_out {
+                rerouted = Some((hop.oif, hop.nexthop));
+                hop.oif = state_out;
+            }
             let v = match *step {
                 Step::Conntrack => {
                     let n = &mut self.ns[ns.0 as usize];
+                    if !n.ct_active {
+                        pkt.ct = None;
+                        continue;
+                    }
                     let had = pkt.ct.is_some();
                     let info = n.ct.classify(pkt);
                     let orig = pkt.ct.and_then(|r| n.ct.get(r.id)).map(|c| c.orig);
@@ -98,6 +114,13 @@ impl Sim {
             if v == HookVerdict::Drop {
                 return HookVerdict::Drop;
             }
+        }
+        if hop.oif != state_out {
+            rerouted = Some((hop.oif, hop.nexthop));
+        }
+        if let Some((oif, nexthop)) = rerouted {
+            hop.oif = oif;
+            hop.nexthop = nexthop;
         }
         HookVerdict::Accept
     }
@@ -247,6 +270,24 @@ impl Sim {
             return HookVerdict::Accept;
         };
         let is_icmp_error = matches!(pkt.l4, L4::IcmpError { .. });
+        if let L4::IcmpError {
+            ty: ICMP_REDIRECT, ..
+        } = pkt.l4
+        {
+            // nf_nat_icmp_reply_translation(): "If NAT isn't finished, assume it and
+            // drop", and a redirect about a NATed connection is dropped as well.
+            let st = self.ns[ns.0 as usize].ct.get(r.id).map_or(0, |c| c.status);
+            let done = status::SRC_NAT_DONE | status::DST_NAT_DONE;
+            if st & done != done || st & (status::SRC_NAT | status::DST_NAT) != 0 {
+                if self.recording() {
+                    self.emit(Event::Note {
+                        ns,
+                        text: "ICMP redirect about a connection whose NAT is not finished (or is NATed): dropped by the NAT core".into(),
+                    });
+                }
+                return HookVerdict::Drop;
+            }
+        }
         let first = match r.info {
             CtInfo::Related | CtInfo::RelatedReply if is_icmp_error => false,
             // "Only ICMPs can be IP_CT_IS_REPLY. Fallthrough": other related packets are

@@ -3,7 +3,10 @@
 //! how NAT translates the quoted header back before the error reaches the client.
 
 use crate::event::{Event, Hook};
-use crate::packet::{tcp_flags, unreach, CtInfo, CtRef, Packet, ICMP_DEST_UNREACH, L4};
+use crate::packet::{
+    tcp_flags, unreach, CtInfo, CtRef, Packet, ICMP_DEST_UNREACH, ICMP_REDIRECT, ICMP_REDIR_HOST,
+    L4,
+};
 use crate::sim::Sim;
 use crate::topology::NsId;
 use pktpath_rules::RejectWith;
@@ -49,6 +52,24 @@ impl Sim {
         let Ok(route) = self.route_output(ns, orig.src, saddr, 0) else {
             return;
         };
+        // icmpv4_xrlim_allow(): errors of the types in icmp_ratemask are limited per
+        // destination host ("No rate limit on loopback").
+        if crate::inetpeer::icmp_type_ratelimited(ty) && !self.topo.iface(route.dev).is_loopback() {
+            let now = self.now as i64;
+            let peer = self.ns_mut(ns).peers.get(orig.src, now);
+            if !peer.xrlim_allow(now, crate::inetpeer::ICMP_RATELIMIT_MS) {
+                if self.recording() {
+                    self.emit(Event::Note {
+                        ns,
+                        text: format!(
+                            "ICMP type {ty} code {code} to {} not sent: rate limit per host (net.ipv4.icmp_ratelimit)",
+                            orig.src
+                        ),
+                    });
+                }
+                return;
+            }
+        }
         let quoted = orig.len.min(ICMP_QUOTE_MAX);
         let id = self.next_ip_id();
         let pkt = Packet {
@@ -76,6 +97,25 @@ impl Sim {
             });
         }
         self.ip_local_out(ns, pkt, route);
+    }
+
+    /// `ip_rt_send_redirect()`: tell the sender of a packet routed back out of its own
+    /// link to use `gw` directly, with the per-host back-off of redirects.
+    pub(crate) fn ip_rt_send_redirect(&mut self, ns: NsId, pkt: &Packet, gw: std::net::Ipv4Addr) {
+        let now = self.now as i64;
+        if !self.ns_mut(ns).peers.get(pkt.src, now).redirect_allow(now) {
+            return;
+        }
+        if self.recording() {
+            self.emit(Event::Note {
+                ns,
+                text: format!(
+                    "{} is reached through the interface the packet came in on: ICMP redirect to {} (use {gw})",
+                    pkt.dst, pkt.src
+                ),
+            });
+        }
+        self.icmp_send(ns, pkt, ICMP_REDIRECT, ICMP_REDIR_HOST, false);
     }
 
     /// The REJECT target: send what `--reject-with` says about `pkt`.
@@ -122,6 +162,16 @@ impl Sim {
         };
         let pkt = Packet {
             ct: related_ct(orig),
+            seq: if flags & tcp_flags::ACK != 0 {
+                orig.ack
+            } else {
+                0
+            },
+            ack: if flags & tcp_flags::ACK != 0 {
+                0
+            } else {
+                orig.seq + orig.seg_len()
+            },
             ..Packet::new(
                 orig.dst,
                 orig.src,

@@ -74,7 +74,11 @@ impl Sim {
                 }
                 self.ip_local_deliver(dev, pkt);
             }
-            InRoute::Forward { dev: out, nexthop } => {
+            InRoute::Forward {
+                dev: out,
+                nexthop,
+                redirect,
+            } => {
                 if self.recording() {
                     self.emit(Event::Route {
                         ns,
@@ -84,7 +88,7 @@ impl Sim {
                         },
                     });
                 }
-                self.ip_forward(dev, out, nexthop, pkt);
+                self.ip_forward(dev, out, nexthop, redirect, pkt);
             }
             InRoute::Error(e) => {
                 if self.recording() {
@@ -161,12 +165,13 @@ impl Sim {
         self.socket_rcv(ns, pkt);
     }
 
-    /// `ip_forward()`: TTL, FORWARD, then output.
+    /// `ip_forward()`: TTL, redirect, FORWARD, then output.
     pub(crate) fn ip_forward(
         &mut self,
         in_dev: IfId,
         out: IfId,
         nexthop: Ipv4Addr,
+        redirect: bool,
         mut pkt: Packet,
     ) {
         let ns = in_dev.ns;
@@ -177,6 +182,11 @@ impl Sim {
         }
         // ip_forward() decrements the TTL before the FORWARD hook.
         pkt.ttl -= 1;
+        // "We now generate an ICMP HOST REDIRECT giving the route we calculated", before
+        // the FORWARD hook: the packet itself is still forwarded.
+        if redirect {
+            self.ip_rt_send_redirect(ns, &pkt, nexthop);
+        }
         let mut hop = Hop {
             iif: Some(in_dev),
             oif: Some(out),

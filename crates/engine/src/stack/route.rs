@@ -22,7 +22,14 @@ pub struct OutRoute {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InRoute {
     Local,
-    Forward { dev: IfId, nexthop: Ipv4Addr },
+    /// `redirect`: the route goes back out of the input device towards a host the
+    /// sender reaches directly (`IPSKB_DOREDIRECT`), so `ip_forward()` sends an ICMP
+    /// redirect.
+    Forward {
+        dev: IfId,
+        nexthop: Ipv4Addr,
+        redirect: bool,
+    },
     Error(RouteError),
 }
 
@@ -134,10 +141,54 @@ impl Sim {
                     Some(out) => InRoute::Forward {
                         dev: out,
                         nexthop: r.gateway.unwrap_or(pkt.dst),
+                        redirect: out == dev && self.do_redirect(ns, pkt, dev, r.gateway),
                     },
                     None => InRoute::Error(RouteError::NetUnreachable),
                 }
             }
+        }
+    }
+
+    /// `__mkroute_input()`: "if (out_dev == in_dev && err && IN_DEV_TX_REDIRECTS(out_dev))"
+    /// where `err` is `fib_validate_source()`'s answer "the source is directly connected
+    /// through this device" (the route back has no gateway: `nhc_scope >= RT_SCOPE_HOST`),
+    /// and then "IN_DEV_SHARED_MEDIA(out_dev) || inet_addr_onlink(out_dev, saddr, gw)".
+    fn do_redirect(&self, ns: NsId, pkt: &Packet, dev: IfId, gw: Option<Ipv4Addr>) -> bool {
+        let n = self.ns(ns);
+        let conf = n.conf(dev);
+        if !conf.send_redirects {
+            return false;
+        }
+        let back = |oif: Option<IfId>| {
+            n.fib.lookup(
+                &Flow {
+                    dst: pkt.src,
+                    src: Some(pkt.dst),
+                    iif: oif.is_none().then_some(dev),
+                    oif,
+                    mark: pkt.mark,
+                },
+                &self.topo,
+            )
+        };
+        let direct = match back(None) {
+            Ok(r) if r.dev == Some(dev) => r.gateway.is_none(),
+            // rp_filter = 1 failed before this point; otherwise the kernel asks again
+            // with the output device forced.
+            _ => matches!(back(Some(dev)), Ok(r) if r.gateway.is_none() && r.dev == Some(dev)),
+        };
+        if !direct {
+            return false;
+        }
+        conf.shared_media || {
+            let on_link = |a: Ipv4Addr| {
+                self.topo
+                    .iface(dev)
+                    .addrs
+                    .iter()
+                    .any(|x| x.net().contains(&a))
+            };
+            on_link(pkt.src) && gw.is_none_or(on_link)
         }
     }
 

@@ -23,6 +23,10 @@ pub struct FuzzOptions {
     pub keep: PathBuf,
     /// Most kernel runs spent minimising one disagreement.
     pub minimize_budget: usize,
+    /// Also write every agreeing case (`case-NNNN-original/`, with the kernel's outcomes
+    /// and traces as `expect`), so a later engine can be judged again offline with
+    /// `pktpath check` without the kernel.
+    pub record_all: bool,
 }
 
 /// A disagreement, as the summary lists it.
@@ -184,6 +188,14 @@ fn run_case(
         warnings: run.warnings.clone(),
     };
     let Some(&first) = failing.first() else {
+        if opts.record_all {
+            let dir = opts.keep.join(format!("case-{:04}-original", case.index));
+            if let Err(e) = write_case(&case.world, &run, &dir, case, None) {
+                result
+                    .warnings
+                    .push(format!("could not record the case: {e}"));
+            }
+        }
         return Ok(result);
     };
     result.verdict = "disagree";
