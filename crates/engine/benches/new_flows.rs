@@ -230,6 +230,8 @@ fn datagram(i: u32, dst: Ipv4Addr, dport: u16) -> Packet {
         bridged: false,
         sk_uid: None,
         payload: 8,
+        seq: 0,
+        ack: 0,
     }
 }
 

@@ -389,7 +389,16 @@ impl Sim {
         };
         let Some(r) = pkt.ct else { return true };
         let Sim { ns: nss, rng, .. } = self;
-        nat::setup(&mut nss[ns.0 as usize].ct, r.id, &range, manip, rng);
+        // A shifted port range (`--to-destination a:lo-hi/base`) maps each port by its
+        // offset from `base` (NF_NAT_RANGE_PROTO_OFFSET).
+        nat::setup_with_offset(
+            &mut nss[ns.0 as usize].ct,
+            r.id,
+            &range,
+            nat::proto_offset(target),
+            manip,
+            rng,
+        );
         true
     }
 }
