@@ -207,7 +207,7 @@ impl NsState {
 
     /// `IN_DEV_FORWARD(in_dev)`: `net.ipv4.conf.<dev>.forwarding`, which
     /// `net.ipv4.ip_forward` sets for every device.
-    pub fn forwarding(&self, _topo: &Topology, dev: IfId) -> bool {
+    pub fn forwarding(&self, dev: IfId) -> bool {
         self.conf(dev).forwarding
     }
 

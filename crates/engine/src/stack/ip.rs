@@ -120,7 +120,7 @@ impl Sim {
                 };
                 // ip_error(): "if (!IN_DEV_FORWARD(in_dev)) ... goto out": with forwarding
                 // off on the input device nothing is sent back.
-                if let Some(code) = code.filter(|_| self.ns(ns).forwarding(&self.topo, dev)) {
+                if let Some(code) = code.filter(|_| self.ns(ns).forwarding(dev)) {
                     self.icmp_send(ns, &pkt, ICMP_DEST_UNREACH, code, false);
                 }
                 self.drop_pkt(ns, &pkt, reason);
@@ -129,7 +129,7 @@ impl Sim {
     }
 
     fn route_input_would_forward(&self, ns: NsId, pkt: &Packet, dev: IfId) -> bool {
-        !self.ns(ns).forwarding(&self.topo, dev)
+        !self.ns(ns).forwarding(dev)
             && self
                 .ns(ns)
                 .fib

@@ -130,7 +130,7 @@ impl Sim {
                 InRoute::Local
             }
             _ => {
-                if !n.forwarding(&self.topo, dev) {
+                if !n.forwarding(dev) {
                     // "if (!IN_DEV_FORWARD(in_dev)) { err = -EHOSTUNREACH; goto no_route; }"
                     return InRoute::Error(RouteError::HostUnreachable);
                 }
