@@ -7,13 +7,10 @@ use pktpath_engine::SimOptions;
 use pktpath_report::check::check_world;
 use std::path::PathBuf;
 
-/// Conntrack differences we understand but do not model, with the reason.
-const KNOWN_CONNTRACK_DIFFERENCES: &[(&str, &str)] = &[(
-    "reject-variants/rhost-to-self-tcp-8001-tcp-reset",
-    "a REJECT --reject-with tcp-reset answering a looped-back SYN leaves the kernel's entry in \
-     CLOSE [UNREPLIED]; the RST carries the connection (nf_ct_attach) and conntrack skips it, \
-     so we keep SYN_SENT. Which kernel path moves it to CLOSE is not yet understood.",
-)];
+/// Probes whose `conntrack -L` after the run is known to differ, with the reason. Empty:
+/// the last one (a REJECT tcp-reset of a looped-back SYN leaving CLOSE) is modelled now
+/// (`nf_ct_set_closing()` in nf_send_reset()).
+const KNOWN_CONNTRACK_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")

@@ -183,6 +183,16 @@ impl Sim {
                 40,
             )
         };
+        // nf_send_reset(): "nf_ct_set_closing(skb_nfct(oldskb))": a confirmed connection
+        // (a looped-back SYN was confirmed in POSTROUTING) goes to CLOSE at once
+        // (nf_conntrack_tcp_set_closing() ignores unconfirmed ones).
+        if let Some(r) = orig.ct {
+            if let Some(c) = self.ns_mut(ns).ct.get_mut(r.id) {
+                if c.confirmed() {
+                    c.tcp = crate::conntrack::TcpState::Close;
+                }
+            }
+        }
         if self.recording() {
             self.emit(Event::Send {
                 ns,
