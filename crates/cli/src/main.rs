@@ -41,6 +41,29 @@ pub enum Proto {
     Icmp,
 }
 
+/// `--counters NS [--counters-format F]`, shared by `probe` and `check`.
+#[derive(clap::Args, Clone)]
+pub struct CounterArgs {
+    /// Afterwards, print namespace NS's rules with the packet and byte counters the
+    /// simulated packets added (what `iptables -Z` then the same traffic would show).
+    #[arg(long, value_name = "NS")]
+    pub counters: Option<String>,
+    /// How to print the counters: `save` (iptables-save -c), `S` (iptables -S -v per
+    /// table) or `L` (iptables -nvL --line-numbers per table).
+    #[arg(long, value_enum, default_value_t = CountersAs::L)]
+    pub counters_format: CountersAs,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum CountersAs {
+    #[value(name = "save")]
+    Save,
+    #[value(name = "S")]
+    S,
+    #[value(name = "L")]
+    L,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Simulate one client exchange (curl, a UDP datagram, or ping) and show its path.
@@ -69,6 +92,8 @@ enum Cmd {
         seed: u64,
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        #[command(flatten)]
+        counters: CounterArgs,
     },
     /// Run every [[probe]] of a world and compare with the recorded outcome and trace.
     Check {
@@ -78,6 +103,9 @@ enum Cmd {
         json: bool,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Counters accumulated over all the world's probes, run in order.
+        #[command(flatten)]
+        counters: CounterArgs,
     },
     /// Tell seed 000's story on worlds built into the binary: why a DOCKER-USER REJECT
     /// does not block `curl localhost`, and the OUTPUT rule that does.
@@ -114,6 +142,7 @@ fn main() -> ExitCode {
             trace_ns,
             seed,
             color,
+            counters,
         } => cmd::probe::run(cmd::probe::Args {
             world,
             from,
@@ -124,8 +153,14 @@ fn main() -> ExitCode {
             trace_ns,
             seed,
             color,
+            counters,
         }),
-        Cmd::Check { world, json, seed } => cmd::check::run(&world, json, seed),
+        Cmd::Check {
+            world,
+            json,
+            seed,
+            counters,
+        } => cmd::check::run(&world, json, seed, &counters),
         Cmd::Demo { color, list } => cmd::demo::run(color, list),
         Cmd::Lab(c) => cmd::lab::run(c),
         Cmd::Proxy(a) => cmd::proxy::run(a),

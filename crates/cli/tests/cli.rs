@@ -194,3 +194,62 @@ fn bad_arguments_are_explained() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected IP:PORT"));
 }
+
+/// `--counters`: the firewall's rules with what the probe's packets added, in the three
+/// formats. The numbers are the kernel's for this probe (one 60-byte SYN hits the FORWARD
+/// REJECT; its 88-byte ICMP error leaves through OUTPUT's policy): the lab's
+/// `counters_kernel` test compares simulated counters with `iptables-save -c` on the kernel.
+#[test]
+fn probe_counters_in_save_s_and_l_formats() {
+    let world = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/reject-variants")
+        .display()
+        .to_string();
+    let run = |format: &str| {
+        let o = pktpath(&[
+            "probe",
+            &world,
+            "--from",
+            "rext",
+            "--dst",
+            "10.131.0.2:8081",
+            "--counters",
+            "rhost",
+            "--counters-format",
+            format,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let save = run("save");
+    assert!(save.contains(
+        "[1:60] -A FORWARD -d 10.131.0.2/32 -p tcp -m tcp --dport 8081 -j REJECT --reject-with icmp-port-unreachable"
+    ), "{save}");
+    assert!(save.contains(":OUTPUT ACCEPT [1:88]"), "{save}");
+    let s = run("S");
+    assert!(s.contains(
+        "-A FORWARD -d 10.131.0.2/32 -p tcp -m tcp --dport 8081 -c 1 60 -j REJECT --reject-with icmp-port-unreachable"
+    ), "{s}");
+    assert!(s.contains("-P OUTPUT ACCEPT -c 1 88"), "{s}");
+    let l = run("L");
+    assert!(
+        l.contains("# iptables -t filter -nvL --line-numbers"),
+        "{l}"
+    );
+    assert!(
+        l.contains("Chain OUTPUT (policy ACCEPT 1 packets, 88 bytes)"),
+        "{l}"
+    );
+    let o = pktpath(&[
+        "probe",
+        &world,
+        "--from",
+        "rext",
+        "--dst",
+        "10.131.0.2:8081",
+        "--counters",
+        "nope",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--counters nope: no such namespace"));
+}

@@ -106,6 +106,8 @@ pub enum Event {
         rule: u32,
         verdict: Verdict,
         traced: bool,
+        /// The packet's length (what the rule's byte counter adds).
+        len: u16,
     },
     /// The base chain's policy applied.
     Policy {
@@ -114,6 +116,7 @@ pub enum Event {
         chain: u32,
         verdict: Verdict,
         traced: bool,
+        len: u16,
     },
     Conntrack {
         ns: NsId,

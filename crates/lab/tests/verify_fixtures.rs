@@ -33,6 +33,34 @@ const WORLDS: &[(&str, &str, &str)] = &[
     ("main", "kube-proxy-clusterip", "plv-kpc-"),
     ("main", "reject-variants", "plv-rej-"),
     ("main", "snat-collision", "plv-snat-"),
+    (
+        "main",
+        "fuzz-s1-0004-icmp-redirect-silences-reject",
+        "plv-f0004-",
+    ),
+    (
+        "main",
+        "fuzz-s1-0092-icmp-error-masqueraded-udp",
+        "plv-f0092-",
+    ),
+    ("main", "fuzz-s1-0144-icmp-after-handshake", "plv-f0144-"),
+    ("main", "fuzz-s1-0189-redirect-hairpin-nat", "plv-f0189-"),
+    ("main", "fuzz-s1-0231-masquerade-on-lo", "plv-f0231-"),
+    (
+        "main",
+        "fuzz-s1-0265-no-conntrack-without-ct-rules",
+        "plv-f0265-",
+    ),
+    ("main", "fuzz-s1-0303-udp-proxy-reply-source", "plv-f0303-"),
+    ("main", "fuzz-s1-0368-untracked-ack-invalid", "plv-f0368-"),
+    ("main", "fuzz-s1-0399-leftover-icmp-in-trace", "plv-f0399-"),
+    ("main", "fuzz-s1-0460-tcp-reset-after-dnat", "plv-f0460-"),
+    (
+        "main",
+        "fuzz-s1-0472-output-device-after-reroute",
+        "plv-f0472-",
+    ),
+    ("main", "proto-unreachable", "plv-pun-"),
 ];
 
 fn world_dir(name: &str) -> (PathBuf, &'static str) {
@@ -216,4 +244,64 @@ fn reject_variants() {
 #[test]
 fn snat_collision() {
     verify("snat-collision");
+}
+
+#[test]
+fn fuzz_s1_0004_icmp_redirect_silences_reject() {
+    verify("fuzz-s1-0004-icmp-redirect-silences-reject");
+}
+
+#[test]
+fn fuzz_s1_0092_icmp_error_masqueraded_udp() {
+    verify("fuzz-s1-0092-icmp-error-masqueraded-udp");
+}
+
+#[test]
+fn fuzz_s1_0144_icmp_after_handshake() {
+    verify("fuzz-s1-0144-icmp-after-handshake");
+}
+
+#[test]
+fn fuzz_s1_0189_redirect_hairpin_nat() {
+    verify("fuzz-s1-0189-redirect-hairpin-nat");
+}
+
+#[test]
+fn fuzz_s1_0231_masquerade_on_lo() {
+    verify("fuzz-s1-0231-masquerade-on-lo");
+}
+
+#[test]
+fn fuzz_s1_0265_no_conntrack_without_ct_rules() {
+    verify("fuzz-s1-0265-no-conntrack-without-ct-rules");
+}
+
+#[test]
+fn fuzz_s1_0303_udp_proxy_reply_source() {
+    verify("fuzz-s1-0303-udp-proxy-reply-source");
+}
+
+#[test]
+fn fuzz_s1_0368_untracked_ack_invalid() {
+    verify("fuzz-s1-0368-untracked-ack-invalid");
+}
+
+#[test]
+fn fuzz_s1_0399_leftover_icmp_in_trace() {
+    verify("fuzz-s1-0399-leftover-icmp-in-trace");
+}
+
+#[test]
+fn fuzz_s1_0460_tcp_reset_after_dnat() {
+    verify("fuzz-s1-0460-tcp-reset-after-dnat");
+}
+
+#[test]
+fn fuzz_s1_0472_output_device_after_reroute() {
+    verify("fuzz-s1-0472-output-device-after-reroute");
+}
+
+#[test]
+fn proto_unreachable() {
+    verify("proto-unreachable");
 }

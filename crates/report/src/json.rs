@@ -43,7 +43,7 @@ pub fn render(sim: &Sim, run: &ProbeRun) -> Value {
                 "out": oif.map(|i| sim.topo.name(i).to_string()),
                 "packet": packet_summary(pkt),
             }),
-            Event::Rule { ns, table, chain, rule, verdict: v, traced } => {
+            Event::Rule { ns, table, chain, rule, verdict: v, traced, .. } => {
                 let c = run.rules(sim, *ns).table(*table).map(|t| &t.chains[*chain as usize]);
                 json!({
                     "type": "rule", "ns": nsname(*ns), "table": table.as_str(),

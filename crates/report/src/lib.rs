@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod conntrack_cmp;
+pub mod counters;
 pub mod json;
 pub mod text;
 pub mod xtmon;

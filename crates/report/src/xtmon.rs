@@ -57,6 +57,7 @@ pub fn lines(sim: &Sim, run: &ProbeRun, ns: NsId) -> Vec<XtLine> {
                 rule,
                 verdict,
                 traced,
+                ..
             } if *n == ns => {
                 let terminal = matches!(verdict, Verdict::Accept | Verdict::Drop);
                 if *traced {
@@ -86,6 +87,7 @@ pub fn lines(sim: &Sim, run: &ProbeRun, ns: NsId) -> Vec<XtLine> {
                 chain,
                 verdict,
                 traced,
+                ..
             } if *n == ns => {
                 if *traced {
                     let inv = top(&mut stack, *table);

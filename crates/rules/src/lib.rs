@@ -32,7 +32,7 @@ mod values;
 pub use error::ParseError;
 pub use formats::{apply_script, parse_script, restore_test};
 pub use model::*;
-pub use print::{mark_action_xmark, print_rule, print_ruleset};
+pub use print::{mark_action_xmark, print_rule, print_rule_counted, print_ruleset};
 
 use parse_rule::Mode;
 

@@ -76,6 +76,18 @@ pub(crate) fn write_table(out: &mut String, t: &Table) {
 }
 
 pub(crate) fn write_rule(out: &mut String, chain: &str, r: &Rule) {
+    write_rule_counted(out, chain, r, None);
+}
+
+/// `iptables -S -v`: the rule with `-c PACKETS BYTES` between its matches and its target
+/// (`-A INPUT -p tcp -m tcp --dport 22 -c 3 180 -j ACCEPT`).
+pub fn print_rule_counted(chain: &str, rule: &Rule, c: Counters) -> String {
+    let mut out = String::with_capacity(112);
+    write_rule_counted(&mut out, chain, rule, Some(c));
+    out
+}
+
+fn write_rule_counted(out: &mut String, chain: &str, r: &Rule, counters: Option<Counters>) {
     out.push_str("-A ");
     out.push_str(chain);
     // save_ipv4_addr: always with the mask (`/32` included).
@@ -103,6 +115,9 @@ pub(crate) fn write_rule(out: &mut String, chain: &str, r: &Rule) {
     }
     for m in &r.matches {
         write_match(out, m);
+    }
+    if let Some(c) = counters {
+        let _ = write!(out, " -c {} {}", c.packets, c.bytes);
     }
     if let Some(t) = &r.target {
         write_target(out, t);

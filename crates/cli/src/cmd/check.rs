@@ -1,11 +1,17 @@
 //! `pktpath check`: every probe of a world against its recorded outcome and trace.
 
-use crate::input;
-use pktpath_engine::SimOptions;
-use pktpath_report::check::{check_world, check_world_with, CheckError};
+use crate::{input, CounterArgs};
+use pktpath_engine::{Sim, SimOptions};
+use pktpath_report::check::{check_world, check_world_with, spec_of, CheckError};
+use pktpath_report::counters::RuleCounters;
 use std::process::ExitCode;
 
-pub fn run(world_arg: &str, json: bool, seed: u64) -> Result<ExitCode, String> {
+pub fn run(
+    world_arg: &str,
+    json: bool,
+    seed: u64,
+    counters: &CounterArgs,
+) -> Result<ExitCode, String> {
     let world = input::load(world_arg)?;
     let opts = SimOptions { seed, record: true };
     let rep = match world_arg.strip_prefix("builtin:") {
@@ -46,6 +52,21 @@ pub fn run(world_arg: &str, json: bool, seed: u64) -> Result<ExitCode, String> {
             }
         }
         println!("{} passed, {} failed", rep.passed, rep.failed);
+    }
+    if counters.counters.is_some() {
+        // The world's probes again, in order, in one simulator (as `check` runs them),
+        // counting what they do to the namespace's rules.
+        let mut sim = Sim::new(&world, opts)?;
+        if let Some((ns, idx)) = super::counters::namespace(&world, &sim, counters)? {
+            let mut c = RuleCounters::new(ns);
+            for p in &world.probes {
+                let run = sim
+                    .probe(&spec_of(p))
+                    .map_err(|e| format!("probe {}: {e}", p.name))?;
+                c.add_run(&sim, &run);
+            }
+            super::counters::print(&c, &world.namespaces[idx].ruleset, counters);
+        }
     }
     Ok(if rep.failed == 0 {
         ExitCode::SUCCESS

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod counters;
 pub mod demo;
 pub mod lab;
 pub mod lab_fuzz;

@@ -1,6 +1,6 @@
 //! `pktpath probe`: one simulated exchange, printed as text, JSON or xtables-monitor.
 
-use crate::{input, Color, Format, Proto};
+use crate::{input, Color, CounterArgs, Format, Proto};
 use pktpath_engine::{ProbeSpec, Sim, SimOptions};
 use pktpath_report::{json, text, xtmon};
 use pktpath_world::{L4Proto, Role};
@@ -17,6 +17,7 @@ pub struct Args {
     pub trace_ns: Option<String>,
     pub seed: u64,
     pub color: Color,
+    pub counters: CounterArgs,
 }
 
 /// `IP:PORT`, or `IP` for icmp.
@@ -92,6 +93,7 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         },
         keep_conntrack: false,
     };
+    let counters_ns = super::counters::namespace(&world, &sim, &a.counters)?;
     let run = sim.probe(&spec).map_err(|e| e.to_string())?;
     match a.format {
         Format::XtablesMonitor => {
@@ -130,6 +132,11 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
                 a.dst
             );
         }
+    }
+    if let Some((ns, world_ns)) = counters_ns {
+        let mut c = pktpath_report::counters::RuleCounters::new(ns);
+        c.add_run(&sim, &run);
+        super::counters::print(&c, &world.namespaces[world_ns].ruleset, &a.counters);
     }
     Ok(ExitCode::SUCCESS)
 }

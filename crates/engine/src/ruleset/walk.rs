@@ -60,6 +60,7 @@ impl Walk<'_> {
         rule: u32,
         verdict: Verdict,
         traced: bool,
+        len: u16,
     ) {
         if let Some(ev) = self.events.as_deref_mut() {
             ev.push(Event::Rule {
@@ -69,6 +70,7 @@ impl Walk<'_> {
                 rule,
                 verdict,
                 traced,
+                len,
             });
         }
     }
@@ -148,12 +150,12 @@ impl Walk<'_> {
                         (_, Some(reject @ ChainResult::Reject { .. })) => return reject,
                         // a nat target: traced with its verdict (ACCEPT), ends the walk
                         (v, Some(result)) => {
-                            self.emit_rule(tname, chain, ri, v, pkt.nftrace);
+                            self.emit_rule(tname, chain, ri, v, pkt.nftrace, pkt.len);
                             return result;
                         }
                     },
                 };
-                self.emit_rule(tname, chain, ri, verdict, pkt.nftrace);
+                self.emit_rule(tname, chain, ri, verdict, pkt.nftrace, pkt.len);
                 match verdict {
                     Verdict::Continue => {}
                     Verdict::Accept => return ChainResult::Accept,
@@ -197,6 +199,7 @@ impl Walk<'_> {
                 chain: base,
                 verdict,
                 traced,
+                len: pkt.len,
             });
             return match policy {
                 Policy::Accept => ChainResult::Accept,

@@ -169,6 +169,7 @@ impl Sim {
                         rule,
                         verdict: crate::event::Verdict::Drop,
                         traced,
+                        len: pkt.len,
                     });
                 }
                 HookVerdict::Drop

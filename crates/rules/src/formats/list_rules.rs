@@ -9,12 +9,23 @@ use crate::error::ParseError;
 use crate::lex::split_args;
 use crate::model::*;
 use crate::parse_rule::Mode;
-use crate::print::print_rule;
+use crate::print::{print_rule, print_rule_counted};
 
 /// `iptables -t TABLE -S [CHAIN]`. A table the ruleset does not hold prints its built-in
 /// chains with policy ACCEPT (iptables lists a table that does not exist yet that way).
 /// `None` when `chain` does not exist.
 pub fn print_list_rules(rs: &Ruleset, table: TableName, chain: Option<&str>) -> Option<String> {
+    print_list_rules_v(rs, table, chain, false)
+}
+
+/// `iptables -t TABLE -S [CHAIN]`, with `-v`: every policy and rule carries
+/// `-c PACKETS BYTES` (a rule without counters prints `-c 0 0`).
+pub fn print_list_rules_v(
+    rs: &Ruleset,
+    table: TableName,
+    chain: Option<&str>,
+    verbose: bool,
+) -> Option<String> {
     let mut out = String::new();
     let builtins = table.builtin_chains();
     let t = rs.table(table);
@@ -34,7 +45,10 @@ pub fn print_list_rules(rs: &Ruleset, table: TableName, chain: Option<&str>) -> 
     if t.is_none() {
         for b in builtins {
             if chain.is_none_or(|c| c == *b) {
-                out.push_str(&format!("-P {b} ACCEPT\n"));
+                out.push_str(&format!(
+                    "-P {b} ACCEPT{}\n",
+                    if verbose { " -c 0 0" } else { "" }
+                ));
             }
         }
         return (chain.is_none() || !out.is_empty()).then_some(out);
@@ -49,11 +63,16 @@ pub fn print_list_rules(rs: &Ruleset, table: TableName, chain: Option<&str>) -> 
     for c in &selected {
         match c.policy {
             Some(p) => out.push_str(&format!(
-                "-P {} {}\n",
+                "-P {} {}{}\n",
                 c.name,
                 match p {
                     Policy::Accept => "ACCEPT",
                     Policy::Drop => "DROP",
+                },
+                if verbose {
+                    format!(" -c {} {}", c.counters.packets, c.counters.bytes)
+                } else {
+                    String::new()
                 }
             )),
             None => out.push_str(&format!("-N {}\n", c.name)),
@@ -61,9 +80,15 @@ pub fn print_list_rules(rs: &Ruleset, table: TableName, chain: Option<&str>) -> 
     }
     for c in &selected {
         for r in &c.rules {
-            let mut r = r.clone();
-            r.counters = None;
-            out.push_str(&print_rule(&c.name, &r));
+            if verbose {
+                out.push_str(&print_rule_counted(
+                    &c.name,
+                    r,
+                    r.counters.unwrap_or_default(),
+                ));
+            } else {
+                out.push_str(&print_rule(&c.name, r));
+            }
             out.push('\n');
         }
     }

@@ -19,7 +19,7 @@ pub mod script;
 
 pub use apply::apply_command;
 pub use command::{Command, CommandLine, Context};
-pub use list_rules::{parse_list_rules, print_list_rules};
+pub use list_rules::{parse_list_rules, print_list_rules, print_list_rules_v};
 pub use listing::{print_listing, ListFormat};
 pub use listing_parse::{parse_listing, Lossy, ParsedListing};
 pub use restore_test::restore_test;
