@@ -196,7 +196,18 @@ impl Sim {
                     },
                 );
             }
-            L4Proto::Udp => self.udp_send(ep, UDP_PAYLOAD),
+            L4Proto::Udp => {
+                self.xmit_error = None;
+                self.udp_send(ep, UDP_PAYLOAD);
+                if let Some(err) = self.xmit_error.take() {
+                    // send() failed: the client reports it and stops. The route the NAT
+                    // asked for does not exist, so it counts as "no route".
+                    let e = &mut self.endpoints[ep];
+                    e.result.error = Some(ClientError::Unreachable);
+                    e.result.error_text = Some(format!("send failed: {err}"));
+                    e.st = TcpSt::Closed;
+                }
+            }
             L4Proto::Icmp => {
                 let id = self.endpoints[ep].ip_id;
                 let pkt = Packet {

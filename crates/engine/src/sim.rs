@@ -95,6 +95,9 @@ pub struct Sim {
     /// A rule with a part the engine cannot evaluate was met in this run (it was treated
     /// as matching).
     pub uncertain: bool,
+    /// The last packet a process handed to `ip_local_out()` was refused with this error
+    /// (`NF_DROP_ERR`: a failed reroute after NAT returns EINVAL to sendmsg()).
+    pub xmit_error: Option<&'static str>,
 }
 
 impl Sim {
@@ -124,6 +127,7 @@ impl Sim {
             endpoints: Vec::new(),
             frames: 0,
             softirq: false,
+            xmit_error: None,
             uncertain: false,
         })
     }

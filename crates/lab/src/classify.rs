@@ -43,7 +43,8 @@ pub fn classify(proto: L4Proto, code: Option<i32>, stdout: &str, stderr: &str) -
 /// curl: `connected` (exit 0 with an HTTP code), `refused` (exit 7, Connection refused),
 /// `no_route` (exit 7, No route to host / Host is unreachable / Network is unreachable /
 /// Protocol not available),
-/// `timeout` (exit 28), `reset_after_connect` (exit 52 or 56).
+/// `timeout` (exit 28), `reset_after_connect` (exit 52 or 56, or exit 7 with "Connection
+/// reset by peer").
 pub fn classify_tcp(code: Option<i32>, stdout: &str, stderr: &str) -> Classified {
     let connect_fail: Vec<&str> = stderr
         .lines()
@@ -70,6 +71,12 @@ pub fn classify_tcp(code: Option<i32>, stdout: &str, stderr: &str) -> Classified
     match code {
         Some(0) if !http.is_empty() && http != "000" => Classified::known(Outcome::Connected, msgs),
         Some(7) if any(&["Connection refused"]) => Classified::known(Outcome::Refused, msgs),
+        // The handshake completed, then a RST arrived before curl's connect check read
+        // SO_ERROR (ECONNRESET): a reset after connect, which curl words as a failed
+        // connect (fuzz seed 2, case 47).
+        Some(7) if any(&["Connection reset by peer"]) => {
+            Classified::known(Outcome::ResetAfterConnect, msgs)
+        }
         Some(7)
             if any(&[
                 "No route to host",
@@ -215,6 +222,17 @@ mod tests {
         assert_eq!(c.outcome, Some(Outcome::Refused));
         assert_eq!(c.messages.len(), 2);
         assert_eq!(ClientLog::parse(&log.render()).unwrap(), log);
+    }
+
+    /// curl 7.88.1's words on the kernel, recorded by `lab fuzz --seed 2` (case 47).
+    #[test]
+    fn reset_before_the_connect_check_is_reset_after_connect() {
+        let c = classify_tcp(
+            Some(7),
+            "000",
+            "* connect to 10.120.0.1 port 11211 failed: Connection reset by peer\ncurl: (7) Failed to connect to 10.120.0.1 port 11211 after 7 ms: Couldn't connect to server\n",
+        );
+        assert_eq!(c.outcome, Some(Outcome::ResetAfterConnect));
     }
 
     #[test]

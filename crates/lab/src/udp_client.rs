@@ -55,7 +55,11 @@ fn classify_errno(e: i32) -> String {
         // ENOPROTOOPT: an ICMP protocol unreachable (REJECT --reject-with
         // icmp-proto-unreachable); like every destination unreachable but the port's,
         // it says "no route" to the client.
-        libc::EHOSTUNREACH | libc::ENETUNREACH | libc::ENOPROTOOPT => "no_route".into(),
+        // EINVAL from send(): NAT in OUTPUT asked for a route that cannot exist
+        // (ip_route_me_harder() fails, e.g. a 127.0.0.1 source DNATed to a pod).
+        libc::EHOSTUNREACH | libc::ENETUNREACH | libc::ENOPROTOOPT | libc::EINVAL => {
+            "no_route".into()
+        }
         e => format!("other:{}", errno_name(e)),
     }
 }

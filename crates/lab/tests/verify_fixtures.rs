@@ -61,6 +61,14 @@ const WORLDS: &[(&str, &str, &str)] = &[
         "plv-f0472-",
     ),
     ("main", "proto-unreachable", "plv-pun-"),
+    (
+        "main",
+        "fuzz-s2-0047-reset-before-connect-check",
+        "plv-g0047-",
+    ),
+    ("main", "fuzz-s2-0149-notrack-after-loopback", "plv-g0149-"),
+    ("main", "fuzz-s2-0340-bridged-tcp-reset", "plv-g0340-"),
+    ("main", "fuzz-s2-0345-udp-send-einval", "plv-g0345-"),
 ];
 
 fn world_dir(name: &str) -> (PathBuf, &'static str) {
@@ -304,4 +312,24 @@ fn fuzz_s1_0472_output_device_after_reroute() {
 #[test]
 fn proto_unreachable() {
     verify("proto-unreachable");
+}
+
+#[test]
+fn fuzz_s2_0047_reset_before_connect_check() {
+    verify("fuzz-s2-0047-reset-before-connect-check");
+}
+
+#[test]
+fn fuzz_s2_0149_notrack_after_loopback() {
+    verify("fuzz-s2-0149-notrack-after-loopback");
+}
+
+#[test]
+fn fuzz_s2_0340_bridged_tcp_reset() {
+    verify("fuzz-s2-0340-bridged-tcp-reset");
+}
+
+#[test]
+fn fuzz_s2_0345_udp_send_einval() {
+    verify("fuzz-s2-0345-udp-send-einval");
 }

@@ -258,7 +258,11 @@ fn apply(
             (Verdict::Continue, None)
         }
         Target::Notrack { .. } => {
-            pkt.notrack = true;
+            // xt_ct_target(): "Previously seen (loopback)? Ignore." A looped-back packet
+            // keeps the connection it got in OUTPUT.
+            if pkt.ct.is_none() {
+                pkt.notrack = true;
+            }
             (Verdict::Continue, None)
         }
         Target::Trace => {

@@ -134,6 +134,10 @@ impl Sim {
                 HookVerdict::Accept
             }
             Err(_) => {
+                // ip_route_me_harder() fails with -EINVAL (e.g. a 127.0.0.0/8 source toward
+                // another device): "ret = NF_DROP_ERR(err)", and a process sending the
+                // packet gets the error from sendmsg().
+                self.xmit_error = Some("Invalid argument");
                 if self.recording() {
                     self.emit(Event::Drop {
                         ns,

@@ -193,6 +193,23 @@ impl Sim {
                 }
             }
         }
+        // "If we use ip_local_out for bridged traffic, the MAC source on the RST will be
+        // ours [...] send the RST packet directly": a bridged packet's RST leaves by the
+        // bridge port it came in on, with no OUTPUT/POSTROUTING hook, so no NAT undoes
+        // a DNAT the packet got (its source is the DNATed address).
+        if let (true, Some(port), Some((h_source, h_dest))) = (orig.bridged, orig.phys_in, orig.mac)
+        {
+            if self.recording() {
+                self.emit(Event::Send {
+                    ns,
+                    what: "TCP RST (REJECT --reject-with tcp-reset), bridged: sent straight out of the input port".into(),
+                    pkt: Box::new(pkt.clone()),
+                });
+            }
+            self.port_xmit(port, Packet { ct: None, ..pkt }, (h_dest, h_source));
+            self.xmit_done();
+            return;
+        }
         if self.recording() {
             self.emit(Event::Send {
                 ns,
