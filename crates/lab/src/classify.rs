@@ -106,6 +106,12 @@ pub fn classify_udp(stdout: &str) -> Classified {
         .rev()
         .find_map(|l| l.strip_prefix("result: "))
         .map(str::trim);
+    // A log written before an errno got its outcome says `other:ERRNO`.
+    let result = result.map(|r| {
+        r.strip_prefix("other:")
+            .and_then(crate::udp_client::outcome_of_errno)
+            .unwrap_or(r)
+    });
     match result.and_then(Outcome::parse) {
         Some(o) => Classified::known(o, msgs),
         None => Classified {

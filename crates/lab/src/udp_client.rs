@@ -50,17 +50,25 @@ fn strerror(e: i32) -> String {
 }
 
 fn classify_errno(e: i32) -> String {
-    match e {
-        libc::ECONNREFUSED => "refused".into(),
+    let name = errno_name(e);
+    match outcome_of_errno(&name) {
+        Some(o) => o.into(),
+        None => format!("other:{name}"),
+    }
+}
+
+/// The outcome an errno of the UDP client means, by its name (`ECONNREFUSED`...); also
+/// used to read older client logs whose `result:` line said `other:ERRNO`.
+pub fn outcome_of_errno(name: &str) -> Option<&'static str> {
+    match name {
+        "ECONNREFUSED" => Some("refused"),
         // ENOPROTOOPT: an ICMP protocol unreachable (REJECT --reject-with
-        // icmp-proto-unreachable); like every destination unreachable but the port's,
-        // it says "no route" to the client.
-        // EINVAL from send(): NAT in OUTPUT asked for a route that cannot exist
-        // (ip_route_me_harder() fails, e.g. a 127.0.0.1 source DNATed to a pod).
-        libc::EHOSTUNREACH | libc::ENETUNREACH | libc::ENOPROTOOPT | libc::EINVAL => {
-            "no_route".into()
-        }
-        e => format!("other:{}", errno_name(e)),
+        // icmp-proto-unreachable); like every destination unreachable but the port's, it
+        // says "no route" to the client. EINVAL from send(): NAT in OUTPUT asked for a
+        // route that cannot exist (ip_route_me_harder() fails, e.g. a 127.0.0.1 source
+        // DNATed to a pod).
+        "EHOSTUNREACH" | "ENETUNREACH" | "ENOPROTOOPT" | "EINVAL" => Some("no_route"),
+        _ => None,
     }
 }
 
