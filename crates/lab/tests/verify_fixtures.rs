@@ -69,6 +69,11 @@ const WORLDS: &[(&str, &str, &str)] = &[
     ("main", "fuzz-s2-0149-notrack-after-loopback", "plv-g0149-"),
     ("main", "fuzz-s2-0340-bridged-tcp-reset", "plv-g0340-"),
     ("main", "fuzz-s2-0345-udp-send-einval", "plv-g0345-"),
+    (
+        "main",
+        "fuzz-s2-0493-notrack-icmp-error-from-the-stack",
+        "plv-g0493-",
+    ),
 ];
 
 fn world_dir(name: &str) -> (PathBuf, &'static str) {
@@ -332,4 +337,9 @@ fn fuzz_s2_0340_bridged_tcp_reset() {
 #[test]
 fn fuzz_s2_0345_udp_send_einval() {
     verify("fuzz-s2-0345-udp-send-einval");
+}
+
+#[test]
+fn fuzz_s2_0493_notrack_icmp_error_from_the_stack() {
+    verify("fuzz-s2-0493-notrack-icmp-error-from-the-stack");
 }

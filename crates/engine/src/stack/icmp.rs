@@ -76,7 +76,14 @@ impl Sim {
             tos: 0xc0,
             ip_id: id,
             df: false,
-            ct: related_ct(orig),
+            // Only an error about a connection still unconfirmed carries it from the
+            // start (a REJECT or redirect while the first packet is in FORWARD/INPUT: the
+            // kernel's traces show it un-NATed and the redirect dropped by the NAT core).
+            // An error about a confirmed connection gets it from conntrack in OUTPUT,
+            // by the quoted tuple, after the raw table: `CT --notrack` there leaves it
+            // untracked (fuzz seed 2, case 493).
+            ct: related_ct(orig)
+                .filter(|r| self.ns(ns).ct.get(r.id).is_some_and(|c| !c.confirmed())),
             payload: quoted,
             ..Packet::new(
                 saddr.unwrap_or(route.src),
