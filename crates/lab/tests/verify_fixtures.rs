@@ -74,6 +74,11 @@ const WORLDS: &[(&str, &str, &str)] = &[
         "fuzz-s2-0493-notrack-icmp-error-from-the-stack",
         "plv-g0493-",
     ),
+    (
+        "main",
+        "fuzz-s3-0015-routed-from-bridge-tcp-reset",
+        "plv-h0015-",
+    ),
 ];
 
 fn world_dir(name: &str) -> (PathBuf, &'static str) {
@@ -342,4 +347,9 @@ fn fuzz_s2_0345_udp_send_einval() {
 #[test]
 fn fuzz_s2_0493_notrack_icmp_error_from_the_stack() {
     verify("fuzz-s2-0493-notrack-icmp-error-from-the-stack");
+}
+
+#[test]
+fn fuzz_s3_0015_routed_from_bridge_tcp_reset() {
+    verify("fuzz-s3-0015-routed-from-bridge-tcp-reset");
 }
