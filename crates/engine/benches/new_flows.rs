@@ -206,32 +206,15 @@ fn dst() -> (Ipv4Addr, u16) {
 
 /// udp-blast.py's datagram: 8 payload bytes, TTL 64, a new source port each time.
 fn datagram(i: u32, dst: Ipv4Addr, dport: u16) -> Packet {
+    let l4 = L4::Udp {
+        sport: 1024 + (i % 60_000) as u16,
+        dport,
+    };
     Packet {
-        src: Ipv4Addr::new(192, 0, 2, 2),
-        dst,
-        l4: L4::Udp {
-            sport: 1024 + (i % 60_000) as u16,
-            dport,
-        },
-        len: 20 + 8 + 8,
-        ttl: 64,
-        tos: 0,
         ip_id: i as u16,
         df: false,
-        mark: 0,
-        ct: None,
-        notrack: false,
-        nftrace: false,
-        iif: None,
-        phys_in: None,
-        phys_out: None,
-        mac: None,
-        looped: false,
-        bridged: false,
-        sk_uid: None,
         payload: 8,
-        seq: 0,
-        ack: 0,
+        ..Packet::new(Ipv4Addr::new(192, 0, 2, 2), dst, l4, 20 + 8 + 8)
     }
 }
 

@@ -120,28 +120,10 @@ impl Sim {
             }
         };
         Packet {
-            src: e.local.0,
-            dst: e.remote.0,
-            l4,
-            len: hdr + payload,
-            ttl: 64,
-            tos: 0,
             ip_id: id,
-            df: true,
-            mark: 0,
-            ct: None,
-            notrack: false,
-            nftrace: false,
-            iif: None,
-            phys_in: None,
-            phys_out: None,
-            mac: None,
-            looped: false,
-            bridged: false,
             sk_uid: Some(0),
             payload,
-            seq: 0,
-            ack: 0,
+            ..Packet::new(e.local.0, e.remote.0, l4, hdr + payload)
         }
     }
 
@@ -778,16 +760,8 @@ impl Sim {
                         pkt: Box::new(pkt.clone()),
                     });
                 }
-                // A server bound to 0.0.0.0 answers with sendto(): the source address is
-                // the routing choice toward the client, not necessarily the address the
-                // datagram was sent to.
-                let src = if l.addr.is_unspecified() {
-                    match self.route_output(ns, pkt.src, None, 0) {
-                        Ok(r) => r.src,
-                        Err(_) => return,
-                    }
-                } else {
-                    l.addr
+                let Some(src) = self.udp_reply_source(ns, l.addr, pkt.src) else {
+                    return;
                 };
                 let ep = self.new_endpoint(
                     ns,
@@ -808,16 +782,8 @@ impl Sim {
                         pkt: Box::new(pkt.clone()),
                     });
                 }
-                // docker-proxy's UDP listener answers with WriteTo() on its socket: bound
-                // to 0.0.0.0 (the default -host-ip), the source is the routing choice
-                // toward the client, as for the echo server above.
-                let src = if l.addr.is_unspecified() {
-                    match self.route_output(ns, pkt.src, None, 0) {
-                        Ok(r) => r.src,
-                        Err(_) => return,
-                    }
-                } else {
-                    l.addr
+                let Some(src) = self.udp_reply_source(ns, l.addr, pkt.src) else {
+                    return;
                 };
                 let front = self.new_endpoint(
                     ns,
@@ -845,6 +811,17 @@ impl Sim {
                 self.udp_send(b, pkt.payload);
             }
         }
+    }
+
+    /// The source of what a UDP listener bound to `bound` sends back to `client`. A socket bound to
+    /// 0.0.0.0 answers with sendto() (the echo server) or WriteTo() (docker-proxy, whose
+    /// default -host-ip is 0.0.0.0): the source is the routing choice toward the client,
+    /// not necessarily the address the datagram was sent to. `None`: no route back.
+    fn udp_reply_source(&self, ns: NsId, bound: Ipv4Addr, client: Ipv4Addr) -> Option<Ipv4Addr> {
+        if !bound.is_unspecified() {
+            return Some(bound);
+        }
+        self.route_output(ns, client, None, 0).ok().map(|r| r.src)
     }
 
     pub(crate) fn udp_send(&mut self, ep: usize, payload: u16) {

@@ -192,22 +192,11 @@ fn port_of(t: &Tuple, m: Manip) -> u16 {
 }
 
 /// `nf_nat_setup_info()`: bind connection `id` for `m` into `r`. Returns the
-/// original-direction tuple after the mapping.
-pub fn setup(
-    ct: &mut Conntrack,
-    id: u32,
-    r: &NatRange,
-    m: Manip,
-    rng: &mut impl Rng,
-) -> Option<Tuple> {
-    setup_with_offset(ct, id, r, None, m, rng)
-}
-
-/// [`setup`] for a range that may be shifted: `offset` is its `base_proto`
-/// ([`proto_offset`] of the target), and the new port is
+/// original-direction tuple after the mapping. `offset`: the range's `base_proto` when it
+/// is shifted ([`proto_offset`] of the target); the new port is then
 /// `lo + (port - base) % (hi - lo + 1)` (nf_nat_l4proto_unique_tuple() with
 /// NF_NAT_RANGE_PROTO_OFFSET), the next free one after it if that tuple is taken.
-pub fn setup_with_offset(
+pub fn setup(
     ct: &mut Conntrack,
     id: u32,
     r: &NatRange,

@@ -191,28 +191,9 @@ fn packet() -> impl Strategy<Value = (Packet, bool, bool)> {
     (addr(), addr(), l4, 0u32..2, any::<bool>(), any::<bool>()).prop_map(
         |(src, dst, l4, mark, on_eth1, new)| {
             let pkt = Packet {
-                src,
-                dst,
-                l4,
-                len: 60,
-                ttl: 64,
-                tos: 0,
                 ip_id: 1,
-                df: true,
                 mark,
-                ct: None,
-                notrack: false,
-                nftrace: false,
-                iif: None,
-                phys_in: None,
-                phys_out: None,
-                mac: None,
-                looped: false,
-                bridged: false,
-                sk_uid: None,
-                payload: 0,
-                seq: 0,
-                ack: 0,
+                ..Packet::new(src, dst, l4, 60)
             };
             (pkt, on_eth1, new)
         },
@@ -433,27 +414,7 @@ fn odd_masks_and_ports_under_a_negated_protocol() {
 
 fn packet_to(dst: Ipv4Addr, l4: L4) -> Packet {
     Packet {
-        src: Ipv4Addr::new(10, 0, 1, 1),
-        dst,
-        l4,
-        len: 60,
-        ttl: 64,
-        tos: 0,
         ip_id: 1,
-        df: true,
-        mark: 0,
-        ct: None,
-        notrack: false,
-        nftrace: false,
-        iif: None,
-        phys_in: None,
-        phys_out: None,
-        mac: None,
-        looped: false,
-        bridged: false,
-        sk_uid: None,
-        payload: 0,
-        seq: 0,
-        ack: 0,
+        ..Packet::new(Ipv4Addr::new(10, 0, 1, 1), dst, l4, 60)
     }
 }

@@ -68,11 +68,13 @@ impl Sim {
         // OUTPUT) gives the packet a new route, but the later tables of the same hook
         // still see the old output device (`-o`, OUT= in traces); the new device shows
         // from POSTROUTING on.
+        // (A reroute writes the new device and next hop into `hop`; the device is put
+        // back for the tables that follow and restored when the hook ends.)
         let state_out = hop.oif;
-        let mut rerouted: Option<(Option<IfId>, Option<Ipv4Addr>)> = None;
+        let mut routed_out = state_out;
         for step in steps(hook) {
             if hop.oif != state_out {
-                rerouted = Some((hop.oif, hop.nexthop));
+                routed_out = hop.oif;
                 hop.oif = state_out;
             }
             let v = match *step {
@@ -116,12 +118,9 @@ impl Sim {
             }
         }
         if hop.oif != state_out {
-            rerouted = Some((hop.oif, hop.nexthop));
+            routed_out = hop.oif;
         }
-        if let Some((oif, nexthop)) = rerouted {
-            hop.oif = oif;
-            hop.nexthop = nexthop;
-        }
+        hop.oif = routed_out;
         HookVerdict::Accept
     }
 
@@ -396,7 +395,7 @@ impl Sim {
         let Sim { ns: nss, rng, .. } = self;
         // A shifted port range (`--to-destination a:lo-hi/base`) maps each port by its
         // offset from `base` (NF_NAT_RANGE_PROTO_OFFSET).
-        nat::setup_with_offset(
+        nat::setup(
             &mut nss[ns.0 as usize].ct,
             r.id,
             &range,
